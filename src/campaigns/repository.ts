@@ -1,0 +1,142 @@
+/**
+ * Campaigns repository: plain functions taking the database (or a transaction) first.
+ * Soft-deleted campaigns are invisible to every function here.
+ */
+import { and, desc, eq, inArray, isNull, lt, or, sql } from 'drizzle-orm';
+import type { Db } from '../db/client.js';
+import { campaigns } from '../db/schema.js';
+import {
+  type Campaign,
+  type CampaignStatus,
+  type CouponValidity,
+  campaignFromRow,
+  type Discount,
+  discountColumns,
+  statusesLeadingTo,
+  validityColumns,
+} from './model.js';
+
+export interface NewCampaign {
+  name: string;
+  status: 'draft' | 'active';
+  totalQuantity: number;
+  perUserLimit: number;
+  startsAt: Date | null;
+  endsAt: Date | null;
+  couponValidity: CouponValidity | null;
+  discount: Discount;
+  minOrderAmount: number | null;
+}
+
+export async function insertCampaign(db: Db, input: NewCampaign): Promise<Campaign> {
+  const rows = await db
+    .insert(campaigns)
+    .values({
+      name: input.name,
+      status: input.status,
+      totalQuantity: input.totalQuantity,
+      perUserLimit: input.perUserLimit,
+      startsAt: input.startsAt,
+      endsAt: input.endsAt,
+      minOrderAmount: input.minOrderAmount,
+      ...discountColumns(input.discount),
+      ...validityColumns(input.couponValidity),
+    })
+    .returning();
+  return campaignFromRow(rows[0]!);
+}
+
+const visible = isNull(campaigns.deletedAt);
+
+export async function findCampaign(db: Db, id: string): Promise<Campaign | undefined> {
+  const rows = await db
+    .select()
+    .from(campaigns)
+    .where(and(eq(campaigns.id, id), visible))
+    .limit(1);
+  return rows[0] && campaignFromRow(rows[0]);
+}
+
+/** A keyset position in the (createdAt desc, id desc) order. */
+export interface CampaignCursor {
+  createdAt: Date;
+  id: string;
+}
+
+/** Up to `limit` campaigns, newest first, strictly after `cursor`. */
+export async function listCampaigns(
+  db: Db,
+  options: { limit: number; cursor?: CampaignCursor | undefined; status?: CampaignStatus | undefined },
+): Promise<Campaign[]> {
+  const { limit, cursor, status } = options;
+  const rows = await db
+    .select()
+    .from(campaigns)
+    .where(
+      and(
+        visible,
+        status ? eq(campaigns.status, status) : undefined,
+        cursor
+          ? or(
+              lt(campaigns.createdAt, cursor.createdAt),
+              and(eq(campaigns.createdAt, cursor.createdAt), lt(campaigns.id, cursor.id)),
+            )
+          : undefined,
+      ),
+    )
+    .orderBy(desc(campaigns.createdAt), desc(campaigns.id))
+    .limit(limit);
+  return rows.map(campaignFromRow);
+}
+
+export interface CampaignChanges {
+  name?: string | undefined;
+  status?: CampaignStatus | undefined;
+  totalQuantity?: number | undefined;
+  startsAt?: Date | null | undefined;
+  endsAt?: Date | null | undefined;
+}
+
+/**
+ * Applies `changes` in one conditional UPDATE: the status moves only from a status allowed by
+ * STATUS_TRANSITIONS, and the CHECK constraints reject a stock below `issuedCount` or an
+ * unordered window (the caller maps those SQLSTATEs). Returns undefined when no row matched
+ * (unknown id, deleted, or a transition not allowed from the current status).
+ */
+export async function updateCampaign(
+  db: Db,
+  id: string,
+  changes: CampaignChanges,
+): Promise<Campaign | undefined> {
+  const set: Partial<typeof campaigns.$inferInsert> = { updatedAt: sql`now()` as unknown as Date };
+  if (changes.name !== undefined) set.name = changes.name;
+  if (changes.status !== undefined) set.status = changes.status;
+  if (changes.totalQuantity !== undefined) set.totalQuantity = changes.totalQuantity;
+  if (changes.startsAt !== undefined) set.startsAt = changes.startsAt;
+  if (changes.endsAt !== undefined) set.endsAt = changes.endsAt;
+  const rows = await db
+    .update(campaigns)
+    .set(set)
+    .where(
+      and(
+        eq(campaigns.id, id),
+        visible,
+        // Setting the current status again is an idempotent no-op, not an invalid transition.
+        changes.status
+          ? inArray(campaigns.status, [changes.status, ...statusesLeadingTo(changes.status)])
+          : undefined,
+      ),
+    )
+    .returning();
+  return rows[0] && campaignFromRow(rows[0]);
+}
+
+/** Soft-deletes a campaign; returns it, or undefined when unknown or already deleted. */
+export async function softDeleteCampaign(db: Db, id: string): Promise<Campaign | undefined> {
+  const rows = await db
+    .update(campaigns)
+    .set({ deletedAt: sql`now()` as unknown as Date, updatedAt: sql`now()` as unknown as Date })
+    .where(and(eq(campaigns.id, id), visible))
+    .returning();
+  return rows[0] && campaignFromRow(rows[0]);
+}

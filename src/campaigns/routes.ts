@@ -1,0 +1,171 @@
+/**
+ * Campaign routes: create, list, read, change (suspend/resume, window, stock), soft delete.
+ * Reads are public, but only admins see `draft` campaigns; writes need the admin role.
+ */
+
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { DomainError } from '../errors.js';
+import { requireRole } from '../http/auth.js';
+import { decodeCursor, encodeCursor, IdParams, ProblemResponses } from '../http/schemas.js';
+import type { Campaign } from './model.js';
+import {
+  CampaignPageSchema,
+  CampaignSchema,
+  CreateCampaignBody,
+  campaignJson,
+  ListCampaignsQuery,
+  UpdateCampaignBody,
+} from './schemas.js';
+
+function date(value: string | null): Date | null;
+function date(value: string | null | undefined): Date | null | undefined;
+function date(value: string | null | undefined): Date | null | undefined {
+  return value === undefined || value === null ? value : new Date(value);
+}
+
+/** True when the request carries a valid admin token (reads are public; drafts are for admins). */
+async function isAdmin(request: FastifyRequest): Promise<boolean> {
+  if (!request.headers.authorization) return false;
+  try {
+    await request.jwtVerify();
+    return request.user.role === 'admin';
+  } catch {
+    return false;
+  }
+}
+
+export async function campaignRoutes(app: FastifyInstance): Promise<void> {
+  const api = app.withTypeProvider<TypeBoxTypeProvider>();
+  const { campaigns } = app.services;
+
+  api.post(
+    '/v1/campaigns',
+    {
+      onRequest: requireRole('admin'),
+      schema: {
+        tags: ['campaigns'],
+        summary: 'Create a campaign',
+        security: [{ bearer: [] }],
+        body: CreateCampaignBody,
+        response: { 201: CampaignSchema, ...ProblemResponses },
+      },
+    },
+    async (request, reply) => {
+      const body = request.body;
+      const campaign = await campaigns.create({
+        name: body.name,
+        status: body.status,
+        totalQuantity: body.totalQuantity,
+        perUserLimit: body.perUserLimit,
+        startsAt: date(body.startsAt ?? null),
+        endsAt: date(body.endsAt ?? null),
+        couponValidity: body.couponValidity
+          ? {
+              ...(body.couponValidity.seconds === undefined ? {} : { seconds: body.couponValidity.seconds }),
+              ...(body.couponValidity.until === undefined
+                ? {}
+                : { until: new Date(body.couponValidity.until) }),
+            }
+          : null,
+        discount: body.discount,
+        minOrderAmount: body.minOrderAmount ?? null,
+      });
+      return reply.code(201).header('location', `/v1/campaigns/${campaign.id}`).send(campaignJson(campaign));
+    },
+  );
+
+  api.get(
+    '/v1/campaigns',
+    {
+      schema: {
+        tags: ['campaigns'],
+        summary: 'List campaigns, newest first (keyset pagination)',
+        querystring: ListCampaignsQuery,
+        response: { 200: CampaignPageSchema, ...ProblemResponses },
+      },
+    },
+    async (request) => {
+      const { limit, status } = request.query;
+      const position = decodeCursor(request.query.cursor);
+      const admin = await isAdmin(request);
+      if (status === 'draft' && !admin) return { items: [], nextCursor: null };
+      const page = await campaigns.list({
+        limit,
+        status,
+        cursor: position && { createdAt: position.at, id: position.id },
+      });
+      const items = admin ? page : page.filter((campaign) => campaign.status !== 'draft');
+      const last = page.length === limit ? page[page.length - 1] : undefined;
+      return {
+        items: items.map(campaignJson),
+        nextCursor: last ? encodeCursor(last.createdAt, last.id) : null,
+      };
+    },
+  );
+
+  api.get(
+    '/v1/campaigns/:id',
+    {
+      schema: {
+        tags: ['campaigns'],
+        summary: 'Read a campaign with its issued and remaining counts',
+        params: IdParams,
+        response: { 200: CampaignSchema, ...ProblemResponses },
+      },
+    },
+    async (request) => {
+      const campaign = await campaigns.get(request.params.id);
+      if (campaign.status === 'draft' && !(await isAdmin(request))) throw notFound(campaign);
+      return campaignJson(campaign);
+    },
+  );
+
+  api.patch(
+    '/v1/campaigns/:id',
+    {
+      onRequest: requireRole('admin'),
+      schema: {
+        tags: ['campaigns'],
+        summary: 'Suspend, resume or end a campaign; change its window, stock or name',
+        security: [{ bearer: [] }],
+        params: IdParams,
+        body: UpdateCampaignBody,
+        response: { 200: CampaignSchema, ...ProblemResponses },
+      },
+    },
+    async (request) => {
+      const body = request.body;
+      const campaign = await campaigns.update(request.params.id, {
+        name: body.name,
+        status: body.status,
+        totalQuantity: body.totalQuantity,
+        startsAt: date(body.startsAt),
+        endsAt: date(body.endsAt),
+      });
+      return campaignJson(campaign);
+    },
+  );
+
+  api.delete(
+    '/v1/campaigns/:id',
+    {
+      onRequest: requireRole('admin'),
+      schema: {
+        tags: ['campaigns'],
+        summary: 'Soft-delete a campaign (hidden everywhere, kept for archival)',
+        security: [{ bearer: [] }],
+        params: IdParams,
+        response: { 204: { type: 'null' }, ...ProblemResponses },
+      },
+    },
+    async (request, reply) => {
+      await campaigns.delete(request.params.id);
+      return reply.code(204).send(null);
+    },
+  );
+}
+
+function notFound(campaign: Campaign): DomainError {
+  return new DomainError('not-found', `campaign ${campaign.id} does not exist`);
+}

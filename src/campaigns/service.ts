@@ -1,0 +1,111 @@
+/**
+ * Campaign use cases: create, read, list, change and soft-delete, with the rules that the
+ * database cannot express and with after-commit listeners.
+ *
+ * Listeners (`onChange`) run after a write has committed, with the campaign as stored; they are
+ * how the Redis gate and the caches learn of suspend/resume/stock/window/delete. A failing
+ * listener is logged by its owner and never undoes the committed write.
+ */
+import { type Db, pgError, SQLSTATE } from '../db/client.js';
+import { DomainError, invalidField } from '../errors.js';
+import type { Campaign, CampaignStatus } from './model.js';
+import {
+  type CampaignChanges,
+  type CampaignCursor,
+  findCampaign,
+  insertCampaign,
+  listCampaigns,
+  type NewCampaign,
+  softDeleteCampaign,
+  updateCampaign,
+} from './repository.js';
+
+export type CampaignChangeKind = 'created' | 'updated' | 'deleted';
+export type CampaignListener = (campaign: Campaign, kind: CampaignChangeKind) => Promise<void> | void;
+
+export class CampaignService {
+  private readonly listeners: CampaignListener[] = [];
+
+  constructor(private readonly db: Db) {}
+
+  /** Registers a listener called after each committed campaign write. */
+  onChange(listener: CampaignListener): void {
+    this.listeners.push(listener);
+  }
+
+  /** @throws DomainError `validation-failed` for an unordered window or an expiry in the past. */
+  async create(input: NewCampaign): Promise<Campaign> {
+    checkWindow(input.startsAt, input.endsAt);
+    if (input.couponValidity?.until && input.couponValidity.until <= new Date()) {
+      throw invalidField('body/couponValidity/until', 'must be in the future');
+    }
+    const campaign = await insertCampaign(this.db, input);
+    await this.notify(campaign, 'created');
+    return campaign;
+  }
+
+  /** @throws DomainError `not-found` for an unknown or deleted campaign. */
+  async get(id: string): Promise<Campaign> {
+    const campaign = await findCampaign(this.db, id);
+    if (!campaign) throw new DomainError('not-found', `campaign ${id} does not exist`);
+    return campaign;
+  }
+
+  list(options: { limit: number; cursor?: CampaignCursor | undefined; status?: CampaignStatus | undefined }) {
+    return listCampaigns(this.db, options);
+  }
+
+  /**
+   * Applies a PATCH. Suspend/resume is a status change on one row (O(1)): claims and redemptions
+   * check the status when they run, no coupon row is touched.
+   * @throws DomainError `not-found`, `invalid-transition`, or `validation-failed` (stock below
+   *   the issued count, unordered window).
+   */
+  async update(id: string, changes: CampaignChanges): Promise<Campaign> {
+    if (changes.startsAt !== undefined || changes.endsAt !== undefined) {
+      const current = await this.get(id);
+      checkWindow(
+        changes.startsAt === undefined ? current.startsAt : changes.startsAt,
+        changes.endsAt === undefined ? current.endsAt : changes.endsAt,
+      );
+    }
+    let campaign: Campaign | undefined;
+    try {
+      campaign = await updateCampaign(this.db, id, changes);
+    } catch (error) {
+      const pg = pgError(error);
+      if (pg?.code === SQLSTATE.checkViolation && pg.constraint === 'campaigns_issued_within_stock') {
+        throw invalidField('body/totalQuantity', 'must not be below the number of coupons already issued');
+      }
+      if (pg?.code === SQLSTATE.checkViolation && pg.constraint === 'campaigns_window_ordered') {
+        throw invalidField('body/endsAt', 'must be after startsAt');
+      }
+      throw error;
+    }
+    if (!campaign) {
+      const current = await this.get(id);
+      throw new DomainError(
+        'invalid-transition',
+        `a ${current.status} campaign cannot become ${changes.status}`,
+      );
+    }
+    await this.notify(campaign, 'updated');
+    return campaign;
+  }
+
+  /** Soft delete. @throws DomainError `not-found`. */
+  async delete(id: string): Promise<Campaign> {
+    const campaign = await softDeleteCampaign(this.db, id);
+    if (!campaign) throw new DomainError('not-found', `campaign ${id} does not exist`);
+    await this.notify(campaign, 'deleted');
+    return campaign;
+  }
+
+  private async notify(campaign: Campaign, kind: CampaignChangeKind): Promise<void> {
+    for (const listener of this.listeners) await listener(campaign, kind);
+  }
+}
+
+function checkWindow(startsAt: Date | null, endsAt: Date | null): void {
+  if (startsAt && endsAt && endsAt <= startsAt) throw invalidField('body/endsAt', 'must be after startsAt');
+}

@@ -1,0 +1,18 @@
+/** `stampede migrate`: applies the committed SQL migrations and exits. */
+import type { Command } from 'commander';
+import { loadConfig } from '../config.js';
+import { openRuntime } from '../runtime.js';
+
+export function registerMigrate(program: Command): void {
+  program
+    .command('migrate')
+    .description('apply database migrations (also done at serve start)')
+    .action(async () => {
+      const runtime = await openRuntime(loadConfig());
+      try {
+        console.log(`migrations applied (${runtime.database.engine})`);
+      } finally {
+        await runtime.close();
+      }
+    });
+}

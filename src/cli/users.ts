@@ -1,0 +1,33 @@
+/** `stampede users add --email E --password P [--role admin|service|user]`: creates or updates a user. */
+import type { Command } from 'commander';
+import { Option } from 'commander';
+import { hashPassword } from '../auth/passwords.js';
+import { ROLES, type Role, upsertUser } from '../auth/users.js';
+import { loadConfig } from '../config.js';
+import { openRuntime } from '../runtime.js';
+
+export function registerUsers(program: Command): void {
+  const users = program.command('users').description('manage user accounts');
+  users
+    .command('add')
+    .description('create a user, or set the password and role of an existing one (idempotent)')
+    .requiredOption('--email <email>', 'email address (case-insensitive)')
+    .requiredOption('--password <password>', 'password, at least 8 characters')
+    .addOption(new Option('--role <role>', 'role').choices(ROLES).default('user'))
+    .action(async (options: { email: string; password: string; role: Role }) => {
+      if (options.password.length < 8) program.error('error: --password must have at least 8 characters');
+      if (!/^[^@\s]+@[^@\s]+$/.test(options.email)) program.error('error: --email is not an email address');
+      const runtime = await openRuntime(loadConfig());
+      try {
+        const passwordHash = await hashPassword(options.password);
+        const { user, created } = await upsertUser(runtime.database.db, {
+          email: options.email,
+          passwordHash,
+          role: options.role,
+        });
+        console.log(`${created ? 'created' : 'updated'} ${user.role} ${user.email} (${user.id})`);
+      } finally {
+        await runtime.close();
+      }
+    });
+}

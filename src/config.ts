@@ -1,0 +1,150 @@
+/**
+ * The one configuration schema of Stampede, parsed once at start-up from the environment.
+ *
+ * Nothing else in the code base reads `process.env`: every process (API, worker, CLI) calls
+ * {@link loadConfig} and passes the result down. A missing or malformed variable stops start-up
+ * with a {@link ConfigError} naming it.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { type Static, Type } from 'typebox';
+import { Value } from 'typebox/value';
+
+export const STRATEGIES = ['db-atomic', 'db-lock', 'redis-lock', 'redis-gate'] as const;
+export type StrategyName = (typeof STRATEGIES)[number];
+
+const LogLevel = Type.Union(
+  ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((level) => Type.Literal(level)),
+);
+
+const EnvSchema = Type.Object({
+  PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 3000, description: 'HTTP port (0 = ephemeral)' }),
+  HOST: Type.String({ minLength: 1, default: '127.0.0.1', description: 'HTTP bind address' }),
+  DATABASE_URL: Type.Optional(
+    Type.String({ pattern: '^postgres(ql)?://', description: 'PostgreSQL URL; absent = embedded PGlite' }),
+  ),
+  DATA_DIR: Type.String({ minLength: 1, default: './data', description: 'embedded PGlite data directory' }),
+  DB_POOL_SIZE: Type.Integer({
+    minimum: 1,
+    maximum: 1000,
+    default: 20,
+    description: 'PostgreSQL connections',
+  }),
+  DB_STATEMENT_TIMEOUT_MS: Type.Integer({
+    minimum: 100,
+    default: 5000,
+    description: 'PostgreSQL statement_timeout per connection, ms',
+  }),
+  ISSUANCE_STRATEGY: Type.Union(
+    STRATEGIES.map((name) => Type.Literal(name)),
+    { default: 'db-atomic', description: 'how concurrent claims are serialized' },
+  ),
+  JWT_SECRET: Type.Optional(
+    Type.String({ minLength: 32, description: 'HS256 secret, at least 32 characters' }),
+  ),
+  JWT_TTL_SECONDS: Type.Integer({ minimum: 60, default: 3600, description: 'access token lifetime, s' }),
+  LOG_LEVEL: { ...LogLevel, default: 'info' },
+});
+
+type Env = Static<typeof EnvSchema>;
+
+/** The parsed configuration. Durations carry their unit in the name. */
+export interface Config {
+  port: number;
+  host: string;
+  /** PostgreSQL URL, or undefined for the embedded PGlite database in {@link Config.dataDir}. */
+  databaseUrl: string | undefined;
+  dataDir: string;
+  dbPoolSize: number;
+  dbStatementTimeoutMs: number;
+  issuanceStrategy: StrategyName;
+  /** Undefined only in embedded mode before {@link resolveJwtSecret} ran. */
+  jwtSecret: string | undefined;
+  jwtTtlSeconds: number;
+  logLevel: string;
+}
+
+/** A configuration problem; `variable` names the environment variable at fault. */
+export class ConfigError extends Error {
+  constructor(
+    readonly variable: string,
+    message: string,
+  ) {
+    super(`${variable}: ${message}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Documented variables and their defaults, for `--help` texts and the README table. */
+export const CONFIG_VARIABLES = Object.entries(EnvSchema.properties).map(([name, schema]) => ({
+  name,
+  description: (schema as { description?: string }).description ?? '',
+  default: (schema as { default?: unknown }).default,
+}));
+
+/**
+ * Parses the environment into a {@link Config}.
+ *
+ * @param env the variables to read (defaults to `process.env`); empty strings count as unset.
+ * @throws ConfigError naming the first bad variable.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const known = Object.keys(EnvSchema.properties);
+  const raw: Record<string, string> = {};
+  for (const name of known) {
+    const value = env[name];
+    if (value !== undefined && value !== '') raw[name] = value;
+  }
+  const parsed = Value.Default(EnvSchema, Value.Convert(EnvSchema, raw)) as Env;
+  const firstError = Value.Errors(EnvSchema, parsed)[0];
+  if (firstError) {
+    const variable = firstError.instancePath.replace(/^\//, '') || 'environment';
+    const shown =
+      raw[variable] === undefined ? '' : ` (got ${JSON.stringify(redact(variable, raw[variable]))})`;
+    throw new ConfigError(variable, `${describeError(variable, firstError.message)}${shown}`);
+  }
+  if (parsed.DATABASE_URL && !parsed.JWT_SECRET) {
+    throw new ConfigError('JWT_SECRET', 'is required when DATABASE_URL is set (at least 32 characters)');
+  }
+  return {
+    port: parsed.PORT,
+    host: parsed.HOST,
+    databaseUrl: parsed.DATABASE_URL,
+    dataDir: resolve(parsed.DATA_DIR),
+    dbPoolSize: parsed.DB_POOL_SIZE,
+    dbStatementTimeoutMs: parsed.DB_STATEMENT_TIMEOUT_MS,
+    issuanceStrategy: parsed.ISSUANCE_STRATEGY as StrategyName,
+    jwtSecret: parsed.JWT_SECRET,
+    jwtTtlSeconds: parsed.JWT_TTL_SECONDS,
+    logLevel: parsed.LOG_LEVEL as string,
+  };
+}
+
+function describeError(variable: string, message: string): string {
+  const schema = (EnvSchema.properties as Record<string, { anyOf?: { const: string }[] }>)[variable];
+  if (schema?.anyOf) return `must be one of ${schema.anyOf.map((s) => s.const).join(', ')}`;
+  return message;
+}
+
+function redact(variable: string, value: string | undefined): string | undefined {
+  return variable.includes('SECRET') ? '<redacted>' : value;
+}
+
+/**
+ * Returns the config with a JWT secret: the configured one, or in embedded mode a random secret
+ * generated once and kept in `<dataDir>/jwt-secret` (mode 0600) so tokens survive restarts.
+ */
+export function resolveJwtSecret(config: Config): Config & { jwtSecret: string } {
+  if (config.jwtSecret) return { ...config, jwtSecret: config.jwtSecret };
+  mkdirSync(config.dataDir, { recursive: true });
+  const file = join(config.dataDir, 'jwt-secret');
+  try {
+    return { ...config, jwtSecret: readFileSync(file, 'utf8').trim() };
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+  }
+  const secret = randomBytes(48).toString('base64url');
+  writeFileSync(file, `${secret}\n`, { mode: 0o600, flag: 'wx' });
+  return { ...config, jwtSecret: secret };
+}

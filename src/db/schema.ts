@@ -1,0 +1,160 @@
+/**
+ * The PostgreSQL tables of Stampede (the system of record), as Drizzle definitions.
+ *
+ * `npm run db:generate` turns changes here into a new SQL file under `drizzle/`; the committed SQL
+ * is what runs, identically on PostgreSQL and on PGlite. The constraints are the last line of
+ * defence for the guarantees, whatever the issuance strategy does (DESIGN.md, "Defense in depth"):
+ * - `campaigns_issued_within_stock`: issued_count <= total_quantity (never over-issue);
+ * - `coupons_user_slot_unique`: (campaign_id, user_id, user_slot) with 1 <= user_slot <= per-user
+ *   limit, so a user never holds more coupons of a campaign than the limit;
+ * - `coupons.id` is the claim id, so persisting a claim twice is a no-op;
+ * - `redemptions_one_completed_per_coupon`: a coupon has at most one completed redemption.
+ *
+ * Money amounts are integers in minor currency units (cents); percentages are whole percent.
+ */
+import { sql } from 'drizzle-orm';
+import {
+  check,
+  index,
+  integer,
+  jsonb,
+  pgTable,
+  primaryKey,
+  smallint,
+  text,
+  timestamp,
+  uniqueIndex,
+  uuid,
+} from 'drizzle-orm/pg-core';
+
+const createdAt = () => timestamp('created_at', { withTimezone: true }).notNull().defaultNow();
+
+export const users = pgTable(
+  'users',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    email: text('email').notNull(),
+    passwordHash: text('password_hash').notNull(),
+    role: text('role').notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    uniqueIndex('users_email_unique').on(t.email),
+    check('users_role_valid', sql`${t.role} IN ('admin', 'service', 'user')`),
+  ],
+);
+
+export const campaigns = pgTable(
+  'campaigns',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    name: text('name').notNull(),
+    status: text('status').notNull(),
+    totalQuantity: integer('total_quantity').notNull(),
+    issuedCount: integer('issued_count').notNull().default(0),
+    perUserLimit: smallint('per_user_limit').notNull().default(1),
+    startsAt: timestamp('starts_at', { withTimezone: true }),
+    endsAt: timestamp('ends_at', { withTimezone: true }),
+    couponValiditySeconds: integer('coupon_validity_seconds'),
+    couponValidUntil: timestamp('coupon_valid_until', { withTimezone: true }),
+    discountType: text('discount_type').notNull(),
+    discountValue: integer('discount_value').notNull(),
+    discountMaxAmount: integer('discount_max_amount'),
+    minOrderAmount: integer('min_order_amount'),
+    createdAt: createdAt(),
+    updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+    deletedAt: timestamp('deleted_at', { withTimezone: true }),
+  },
+  (t) => [
+    check('campaigns_status_valid', sql`${t.status} IN ('draft', 'active', 'suspended', 'ended')`),
+    check('campaigns_total_quantity_positive', sql`${t.totalQuantity} > 0`),
+    check('campaigns_issued_count_not_negative', sql`${t.issuedCount} >= 0`),
+    check('campaigns_issued_within_stock', sql`${t.issuedCount} <= ${t.totalQuantity}`),
+    check('campaigns_per_user_limit_positive', sql`${t.perUserLimit} >= 1`),
+    check(
+      'campaigns_window_ordered',
+      sql`${t.startsAt} IS NULL OR ${t.endsAt} IS NULL OR ${t.startsAt} < ${t.endsAt}`,
+    ),
+    check(
+      'campaigns_validity_positive',
+      sql`${t.couponValiditySeconds} IS NULL OR ${t.couponValiditySeconds} > 0`,
+    ),
+    check('campaigns_discount_type_valid', sql`${t.discountType} IN ('fixed', 'percent')`),
+    check(
+      'campaigns_discount_value_valid',
+      sql`${t.discountValue} > 0 AND (${t.discountType} = 'fixed' OR ${t.discountValue} <= 100)`,
+    ),
+    index('campaigns_created_idx').on(t.createdAt.desc(), t.id.desc()),
+  ],
+);
+
+export const coupons = pgTable(
+  'coupons',
+  {
+    /** For an issued coupon this is the claim id (idempotent persistence). */
+    id: uuid('id').primaryKey(),
+    campaignId: uuid('campaign_id')
+      .notNull()
+      .references(() => campaigns.id),
+    userId: text('user_id'),
+    userSlot: smallint('user_slot'),
+    code: text('code'),
+    status: text('status').notNull().default('issued'),
+    issuedAt: timestamp('issued_at', { withTimezone: true }).notNull().defaultNow(),
+    expiresAt: timestamp('expires_at', { withTimezone: true }),
+    redeemedAt: timestamp('redeemed_at', { withTimezone: true }),
+  },
+  (t) => [
+    uniqueIndex('coupons_user_slot_unique').on(t.campaignId, t.userId, t.userSlot),
+    uniqueIndex('coupons_code_unique').on(t.code),
+    index('coupons_user_issued_idx').on(t.userId, t.issuedAt.desc(), t.id.desc()),
+    index('coupons_campaign_issued_idx').on(t.campaignId, t.issuedAt.desc(), t.id.desc()),
+    check('coupons_status_valid', sql`${t.status} IN ('issued', 'redeemed', 'revoked')`),
+    check('coupons_owner_has_slot', sql`(${t.userId} IS NULL) = (${t.userSlot} IS NULL)`),
+    check('coupons_user_slot_positive', sql`${t.userSlot} IS NULL OR ${t.userSlot} >= 1`),
+  ],
+);
+
+export const redemptions = pgTable(
+  'redemptions',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    couponId: uuid('coupon_id')
+      .notNull()
+      .references(() => coupons.id),
+    userId: text('user_id').notNull(),
+    orderId: text('order_id').notNull(),
+    orderAmount: integer('order_amount').notNull(),
+    discountAmount: integer('discount_amount').notNull(),
+    status: text('status').notNull().default('completed'),
+    createdAt: createdAt(),
+    rolledBackAt: timestamp('rolled_back_at', { withTimezone: true }),
+  },
+  (t) => [
+    uniqueIndex('redemptions_one_completed_per_coupon').on(t.couponId).where(sql`${t.status} = 'completed'`),
+    index('redemptions_coupon_idx').on(t.couponId),
+    check('redemptions_status_valid', sql`${t.status} IN ('completed', 'rolled_back')`),
+    check('redemptions_amounts_valid', sql`${t.orderAmount} >= 0 AND ${t.discountAmount} >= 0`),
+  ],
+);
+
+/**
+ * Idempotency keys of mutating requests (Stripe semantics), scoped to the calling principal.
+ * `response_status` is null while the first request is in flight.
+ */
+export const idempotencyKeys = pgTable(
+  'idempotency_keys',
+  {
+    principal: text('principal').notNull(),
+    key: text('key').notNull(),
+    requestHash: text('request_hash').notNull(),
+    responseStatus: smallint('response_status'),
+    responseBody: jsonb('response_body'),
+    lockedAt: timestamp('locked_at', { withTimezone: true }).notNull().defaultNow(),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.principal, t.key] }),
+    index('idempotency_keys_created_idx').on(t.createdAt),
+  ],
+);

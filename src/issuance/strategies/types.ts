@@ -1,0 +1,29 @@
+/**
+ * The contract every issuance strategy fulfils, checked by the conformance suite
+ * (test/conformance): N concurrent claims against a stock S issue exactly min(N users, S)
+ * coupons, no user above the per-user limit, none outside the window or on a non-active campaign.
+ */
+import type { StrategyName } from '../../config.js';
+import type { Coupon } from '../../coupons/model.js';
+
+export interface ClaimRequest {
+  campaignId: string;
+  userId: string;
+  /** Becomes the coupon id, so persisting one claim twice is a no-op. */
+  claimId: string;
+}
+
+/** `issued`: synchronous strategies; `pending`: admitted by the gate, persisted later by a worker. */
+export type ClaimOutcome =
+  | { status: 'issued'; claimId: string; coupon: Coupon }
+  | { status: 'pending'; claimId: string; position: number };
+
+export interface IssuanceStrategy {
+  readonly name: StrategyName;
+  /**
+   * Admits or rejects one claim.
+   * @throws DomainError `not-found`, `campaign-not-active`, `already-claimed`, `sold-out`,
+   *   or `service-unavailable` when a dependency (Redis) cannot be reached.
+   */
+  claim(request: ClaimRequest): Promise<ClaimOutcome>;
+}

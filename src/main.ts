@@ -1,0 +1,30 @@
+#!/usr/bin/env node
+/**
+ * The `stampede` command line: one subcommand per file in src/cli/. Configuration comes from the
+ * environment (see src/config.ts); a bad variable exits with status 2 and a message naming it.
+ */
+import { Command } from 'commander';
+import { registerMigrate } from './cli/migrate.js';
+import { registerServe } from './cli/serve.js';
+import { registerUsers } from './cli/users.js';
+import { ConfigError } from './config.js';
+
+const program = new Command()
+  .name('stampede')
+  .description('Coupon service for first-come-first-served events')
+  .showHelpAfterError();
+
+registerServe(program);
+registerMigrate(program);
+registerUsers(program);
+
+try {
+  await program.parseAsync(process.argv);
+} catch (error) {
+  if (error instanceof ConfigError) {
+    console.error(`configuration error: ${error.message}`);
+    process.exit(2);
+  }
+  console.error(error);
+  process.exit(1);
+}

@@ -1,0 +1,156 @@
+/**
+ * Redemption SQL. Redeeming is one conditional UPDATE of the coupon (`issued` → `redeemed`, owner
+ * matches, not expired, campaign redeemable, order above the minimum) followed, in the same
+ * transaction, by the redemption row; the partial unique index redemptions_one_completed_per_coupon
+ * backs the guarantee that a coupon is redeemed at most once.
+ */
+import { sql } from 'drizzle-orm';
+import type { Discount } from '../campaigns/model.js';
+import { asDate, asDateOrNull, type Db, queryRows } from '../db/client.js';
+import { REDEEMABLE_CAMPAIGN_STATUSES, type RedemptionState } from './rules.js';
+
+export interface Redemption {
+  id: string;
+  couponId: string;
+  userId: string;
+  orderId: string;
+  orderAmount: number;
+  discountAmount: number;
+  status: 'completed' | 'rolled_back';
+  createdAt: Date;
+  rolledBackAt: Date | null;
+}
+
+interface RedemptionRow {
+  id: string;
+  coupon_id: string;
+  user_id: string;
+  order_id: string;
+  order_amount: number;
+  discount_amount: number;
+  status: 'completed' | 'rolled_back';
+  created_at: Date | string;
+  rolled_back_at: Date | string | null;
+}
+
+function redemptionFromRow(row: RedemptionRow): Redemption {
+  return {
+    id: row.id,
+    couponId: row.coupon_id,
+    userId: row.user_id,
+    orderId: row.order_id,
+    orderAmount: row.order_amount,
+    discountAmount: row.discount_amount,
+    status: row.status,
+    createdAt: asDate(row.created_at),
+    rolledBackAt: asDateOrNull(row.rolled_back_at),
+  };
+}
+
+const REDEEMABLE = sql.raw(REDEEMABLE_CAMPAIGN_STATUSES.map((s) => `'${s}'`).join(', '));
+
+/**
+ * Marks the coupon redeemed when every condition holds; returns the campaign's discount, or
+ * undefined when some condition failed (the caller diagnoses with {@link readRedemptionState}).
+ * Concurrent attempts on one coupon queue on its row lock; all but the first then find it redeemed.
+ */
+export async function markCouponRedeemed(
+  db: Db,
+  couponId: string,
+  userId: string,
+  orderAmount: number,
+): Promise<Discount | undefined> {
+  const rows = await queryRows<{
+    discount_type: string;
+    discount_value: number;
+    discount_max_amount: number | null;
+  }>(
+    db,
+    sql`UPDATE coupons c SET status = 'redeemed', redeemed_at = now()
+        FROM campaigns k
+        WHERE c.id = ${couponId} AND c.user_id = ${userId} AND c.status = 'issued'
+          AND (c.expires_at IS NULL OR c.expires_at > now())
+          AND k.id = c.campaign_id AND k.deleted_at IS NULL AND k.status IN (${REDEEMABLE})
+          AND (k.min_order_amount IS NULL OR k.min_order_amount <= ${orderAmount})
+        RETURNING k.discount_type, k.discount_value, k.discount_max_amount`,
+  );
+  const row = rows[0];
+  if (!row) return undefined;
+  return row.discount_type === 'fixed'
+    ? { type: 'fixed', amount: row.discount_value }
+    : {
+        type: 'percent',
+        percent: row.discount_value,
+        ...(row.discount_max_amount ? { maxAmount: row.discount_max_amount } : {}),
+      };
+}
+
+export async function insertRedemption(
+  db: Db,
+  input: { couponId: string; userId: string; orderId: string; orderAmount: number; discountAmount: number },
+): Promise<Redemption> {
+  const rows = await queryRows<RedemptionRow>(
+    db,
+    sql`INSERT INTO redemptions (coupon_id, user_id, order_id, order_amount, discount_amount)
+        VALUES (${input.couponId}, ${input.userId}, ${input.orderId}, ${input.orderAmount}, ${input.discountAmount})
+        RETURNING *`,
+  );
+  return redemptionFromRow(rows[0]!);
+}
+
+/** The coupon and campaign facts that explain a failed redemption, and the database clock. */
+export async function readRedemptionState(
+  db: Db,
+  couponId: string,
+): Promise<{ state: RedemptionState | undefined; now: Date }> {
+  const rows = await queryRows<{
+    status: string;
+    user_id: string | null;
+    expires_at: Date | string | null;
+    campaign_status: string;
+    deleted: boolean;
+    min_order_amount: number | null;
+    now: Date | string;
+  }>(
+    db,
+    sql`SELECT c.status, c.user_id, c.expires_at, k.status AS campaign_status, k.deleted_at IS NOT NULL AS deleted,
+               k.min_order_amount, now() AS now
+        FROM coupons c JOIN campaigns k ON k.id = c.campaign_id WHERE c.id = ${couponId}`,
+  );
+  const row = rows[0];
+  if (!row) return { state: undefined, now: new Date() };
+  return {
+    now: asDate(row.now),
+    state: {
+      couponStatus: row.status,
+      userId: row.user_id,
+      expiresAt: asDateOrNull(row.expires_at),
+      campaignStatus: row.campaign_status,
+      campaignDeleted: row.deleted,
+      minOrderAmount: row.min_order_amount,
+    },
+  };
+}
+
+/** Completed → rolled_back and the coupon back to `issued`; undefined when not completed. */
+export async function rollBackRedemption(db: Db, redemptionId: string): Promise<Redemption | undefined> {
+  const rows = await queryRows<RedemptionRow>(
+    db,
+    sql`WITH undone AS (
+          UPDATE redemptions SET status = 'rolled_back', rolled_back_at = now()
+          WHERE id = ${redemptionId} AND status = 'completed'
+          RETURNING *
+        ), restored AS (
+          UPDATE coupons SET status = 'issued', redeemed_at = NULL
+          WHERE id = (SELECT coupon_id FROM undone) AND status = 'redeemed'
+          RETURNING id
+        )
+        SELECT undone.* FROM undone LEFT JOIN restored ON true`,
+  );
+  return rows[0] && redemptionFromRow(rows[0]);
+}
+
+export async function findRedemption(db: Db, id: string): Promise<Redemption | undefined> {
+  const rows = await queryRows<RedemptionRow>(db, sql`SELECT * FROM redemptions WHERE id = ${id}`);
+  return rows[0] && redemptionFromRow(rows[0]);
+}

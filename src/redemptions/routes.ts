@@ -1,0 +1,135 @@
+/**
+ * Redemption routes. `POST /v1/redemptions` redeems a coupon for an order and returns the
+ * discount applied; `POST /v1/redemptions/{id}/rollback` undoes one (admin/service). Both accept
+ * an `Idempotency-Key` header (see src/idempotency/store.ts for the semantics); a replayed
+ * response carries `Idempotent-Replayed: true`.
+ */
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { type Static, Type } from 'typebox';
+import type { Db } from '../db/client.js';
+import { type DomainError, invalidField } from '../errors.js';
+import { actingUserId, requireRole } from '../http/auth.js';
+import { PROBLEM_CONTENT_TYPE, toProblem } from '../http/errors.js';
+import { DateTime, IdParams, Nullable, ProblemResponses, Uuid } from '../http/schemas.js';
+import { KEY_PATTERN, runIdempotent } from '../idempotency/store.js';
+import type { Redemption } from './repository.js';
+import { redeemCoupon, rollbackRedemption } from './service.js';
+
+export const RedeemBody = Type.Object(
+  {
+    couponId: Uuid,
+    orderId: Type.String({ minLength: 1, maxLength: 128 }),
+    orderAmount: Type.Integer({ minimum: 0, maximum: 1_000_000_000, description: 'minor currency units' }),
+    userId: Type.Optional(
+      Type.String({ minLength: 1, maxLength: 128, description: 'admin/service only: redeem for this user' }),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+export const RedemptionSchema = Type.Object(
+  {
+    id: Uuid,
+    couponId: Uuid,
+    userId: Type.String(),
+    orderId: Type.String(),
+    orderAmount: Type.Integer(),
+    discountAmount: Type.Integer({ description: 'discount applied, minor currency units' }),
+    status: Type.String({ description: 'completed | rolled_back' }),
+    createdAt: DateTime,
+    rolledBackAt: Nullable(DateTime),
+  },
+  { $id: 'Redemption' },
+);
+
+export const IdempotencyHeaders = Type.Object({
+  'idempotency-key': Type.Optional(
+    Type.String({ description: 'unique per operation, 1–255 visible ASCII chars' }),
+  ),
+});
+
+export function redemptionJson(redemption: Redemption): Static<typeof RedemptionSchema> {
+  return {
+    ...redemption,
+    createdAt: redemption.createdAt.toISOString(),
+    rolledBackAt: redemption.rolledBackAt?.toISOString() ?? null,
+  };
+}
+
+/**
+ * Runs `operation` under the request's Idempotency-Key when it has one, and sends the
+ * (possibly replayed) response. Without a key the operation simply runs.
+ */
+async function sendIdempotent(
+  db: Db,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  successStatus: number,
+  operation: (db: Db) => Promise<unknown>,
+): Promise<FastifyReply> {
+  const key = request.headers['idempotency-key'];
+  if (key === undefined) return reply.code(successStatus).send(await operation(db));
+  if (typeof key !== 'string' || !KEY_PATTERN.test(key)) {
+    throw invalidField('headers/idempotency-key', 'must be 1 to 255 visible ASCII characters');
+  }
+  const result = await runIdempotent(
+    db,
+    {
+      principal: request.user.sub,
+      key,
+      fingerprint: [request.method, request.routeOptions.url, request.params, request.body],
+    },
+    async (tx) => ({ status: successStatus, body: await operation(tx) }),
+    (error: DomainError) => ({ status: toProblem(error, request).status, body: toProblem(error, request) }),
+  );
+  reply.header('idempotent-replayed', String(result.replayed));
+  if (result.status >= 400) reply.type(PROBLEM_CONTENT_TYPE);
+  return reply.code(result.status).send(result.body);
+}
+
+export async function redemptionRoutes(app: FastifyInstance): Promise<void> {
+  const api = app.withTypeProvider<TypeBoxTypeProvider>();
+  const { db } = app.services.database;
+
+  api.post(
+    '/v1/redemptions',
+    {
+      onRequest: requireRole(),
+      schema: {
+        tags: ['redemptions'],
+        summary: 'Redeem a coupon for an order',
+        security: [{ bearer: [] }],
+        headers: IdempotencyHeaders,
+        body: RedeemBody,
+        response: { 201: RedemptionSchema, ...ProblemResponses },
+      },
+    },
+    async (request, reply) => {
+      const { couponId, orderId, orderAmount } = request.body;
+      const userId = actingUserId(request.user, request.body.userId);
+      return sendIdempotent(db, request, reply, 201, async (tx) =>
+        redemptionJson(await redeemCoupon(tx, { couponId, userId, orderId, orderAmount })),
+      );
+    },
+  );
+
+  api.post(
+    '/v1/redemptions/:id/rollback',
+    {
+      onRequest: requireRole('admin', 'service'),
+      schema: {
+        tags: ['redemptions'],
+        summary: 'Roll back a redemption: the coupon can be redeemed again',
+        security: [{ bearer: [] }],
+        headers: IdempotencyHeaders,
+        params: IdParams,
+        response: { 200: RedemptionSchema, ...ProblemResponses },
+      },
+    },
+    async (request, reply) =>
+      sendIdempotent(db, request, reply, 200, async (tx) =>
+        redemptionJson(await rollbackRedemption(tx, request.params.id)),
+      ),
+  );
+}

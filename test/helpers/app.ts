@@ -1,0 +1,102 @@
+/**
+ * Builds the real Stampede app on a test database, with tokens for an admin, a service and users.
+ */
+import { sql } from 'drizzle-orm';
+import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
+import { type Config, loadConfig } from '../../src/config.js';
+import { type Engine, queryRows } from '../../src/db/client.js';
+import { buildApp } from '../../src/http/app.js';
+import type { IssuanceStrategy } from '../../src/issuance/strategies/types.js';
+import { createTestDatabase, type TestDatabase } from './database.js';
+
+export const TEST_JWT_SECRET = 'test-secret-test-secret-test-secret-0123456789';
+
+/** A configuration for tests: defaults, a fixed JWT secret, and `overrides`. */
+export function testConfig(overrides: Partial<Config> = {}): Config & { jwtSecret: string } {
+  return { ...loadConfig({}), jwtSecret: TEST_JWT_SECRET, ...overrides } as Config & { jwtSecret: string };
+}
+
+export interface TestApp {
+  app: FastifyInstance;
+  database: TestDatabase;
+  adminToken: string;
+  serviceToken: string;
+  /** A user token for `userId` (the JWT subject). */
+  userToken(userId: string): string;
+  close(): Promise<void>;
+}
+
+export async function createTestApp(
+  engine: Engine,
+  options: { config?: Partial<Config>; issuance?: (database: TestDatabase) => IssuanceStrategy } = {},
+): Promise<TestApp> {
+  const database = await createTestDatabase(engine);
+  const app = await buildApp({
+    config: testConfig(options.config),
+    database,
+    ...(options.issuance ? { issuance: options.issuance(database) } : {}),
+  });
+  await app.ready();
+  return {
+    app,
+    database,
+    adminToken: app.jwt.sign({ sub: '00000000-0000-4000-8000-00000000a001', role: 'admin' }),
+    serviceToken: app.jwt.sign({ sub: '00000000-0000-4000-8000-00000000a002', role: 'service' }),
+    userToken: (userId) => app.jwt.sign({ sub: userId, role: 'user' }),
+    close: async () => {
+      await app.close();
+      await database.close();
+    },
+  };
+}
+
+/** `Authorization` header for a token. */
+export const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
+
+/** A valid campaign body; `overrides` replace fields. */
+export function campaignBody(overrides: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    name: 'Flash sale',
+    totalQuantity: 100,
+    perUserLimit: 1,
+    status: 'active',
+    discount: { type: 'fixed', amount: 1000 },
+    couponValidity: { seconds: 86_400 },
+    ...overrides,
+  };
+}
+
+/** Creates a campaign through the API as admin and returns its JSON. */
+export async function createCampaign(t: TestApp, overrides: Record<string, unknown> = {}) {
+  const response = await t.app.inject({
+    method: 'POST',
+    url: '/v1/campaigns',
+    headers: bearer(t.adminToken),
+    payload: campaignBody(overrides),
+  });
+  if (response.statusCode !== 201) throw new Error(`campaign creation failed: ${response.body}`);
+  return response.json() as { id: string; [key: string]: unknown };
+}
+
+/** The status, media type and parsed body of a problem response. */
+export function problemOf(response: LightMyRequestResponse) {
+  return {
+    contentType: response.headers['content-type'],
+    status: response.statusCode,
+    body: response.json() as { code: string; type: string; detail: string; errors?: { field: string }[] },
+  };
+}
+
+/** Row counts of the tables a bad request must not change, plus the campaigns' summed issued_count. */
+export async function rowCounts(database: TestDatabase): Promise<Record<string, number>> {
+  const rows = await queryRows<Record<string, number>>(
+    database.db,
+    sql`SELECT (SELECT count(*)::int FROM users) AS users,
+               (SELECT count(*)::int FROM campaigns) AS campaigns,
+               (SELECT coalesce(sum(issued_count), 0)::int FROM campaigns) AS issued_count,
+               (SELECT count(*)::int FROM coupons) AS coupons,
+               (SELECT count(*)::int FROM redemptions) AS redemptions,
+               (SELECT count(*)::int FROM idempotency_keys) AS idempotency_keys`,
+  );
+  return rows[0]!;
+}
