@@ -45,6 +45,25 @@ const EnvSchema = Type.Object({
   ),
   JWT_TTL_SECONDS: Type.Integer({ minimum: 60, default: 3600, description: 'access token lifetime, s' }),
   LOG_LEVEL: { ...LogLevel, default: 'info' },
+  METRICS_ENABLED: Type.Boolean({
+    default: true,
+    description: 'export Prometheus metrics at /metrics and instrument claims and redemptions',
+  }),
+  LOAD_SHED_MAX_EVENT_LOOP_DELAY_MS: Type.Integer({
+    minimum: 0,
+    default: 1000,
+    description: 'answer 503 + Retry-After while the mean event-loop delay exceeds this, ms (0 = never shed)',
+  }),
+  LOAD_SHED_SAMPLE_INTERVAL_MS: Type.Integer({
+    minimum: 10,
+    default: 500,
+    description: 'how often the event-loop delay is sampled for load shedding, ms',
+  }),
+  LOAD_SHED_RETRY_AFTER_SECONDS: Type.Integer({
+    minimum: 1,
+    default: 2,
+    description: 'Retry-After of a shed request, s',
+  }),
 });
 
 type Env = Static<typeof EnvSchema>;
@@ -63,6 +82,9 @@ export interface Config {
   jwtSecret: string | undefined;
   jwtTtlSeconds: number;
   logLevel: string;
+  metricsEnabled: boolean;
+  /** Load shedding on event-loop delay; `maxEventLoopDelayMs` 0 disables it. */
+  loadShedding: { maxEventLoopDelayMs: number; sampleIntervalMs: number; retryAfterSeconds: number };
 }
 
 /** A configuration problem; `variable` names the environment variable at fault. */
@@ -118,6 +140,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     jwtSecret: parsed.JWT_SECRET,
     jwtTtlSeconds: parsed.JWT_TTL_SECONDS,
     logLevel: parsed.LOG_LEVEL as string,
+    metricsEnabled: parsed.METRICS_ENABLED,
+    loadShedding: {
+      maxEventLoopDelayMs: parsed.LOAD_SHED_MAX_EVENT_LOOP_DELAY_MS,
+      sampleIntervalMs: parsed.LOAD_SHED_SAMPLE_INTERVAL_MS,
+      retryAfterSeconds: parsed.LOAD_SHED_RETRY_AFTER_SECONDS,
+    },
   };
 }
 

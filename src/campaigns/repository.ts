@@ -140,3 +140,23 @@ export async function softDeleteCampaign(db: Db, id: string): Promise<Campaign |
     .returning();
   return rows[0] && campaignFromRow(rows[0]);
 }
+
+/**
+ * Remaining stock (total − issued, coupons) of every visible active campaign, for the
+ * `stampede_campaign_remaining_stock` gauge; at most `limit` rows, newest first, so a scrape stays
+ * small however many campaigns exist.
+ */
+export async function activeCampaignStock(
+  db: Db,
+  limit = 200,
+): Promise<{ campaignId: string; remaining: number }[]> {
+  return db
+    .select({
+      campaignId: campaigns.id,
+      remaining: sql<number>`${campaigns.totalQuantity} - ${campaigns.issuedCount}`.mapWith(Number),
+    })
+    .from(campaigns)
+    .where(and(eq(campaigns.status, 'active'), visible))
+    .orderBy(desc(campaigns.createdAt))
+    .limit(limit);
+}

@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import { loadConfig } from '../config.js';
 import { buildApp } from '../http/app.js';
+import { loggerOptions } from '../http/logging.js';
 import { onShutdownSignal, startServer } from '../http/server.js';
 import { openRuntime } from '../runtime.js';
 
@@ -16,7 +17,7 @@ export function registerServe(program: Command): void {
         const app = await buildApp({
           config: runtime.config,
           database: runtime.database,
-          logger: { level: config.logLevel },
+          logger: loggerOptions(config.logLevel),
         });
         const server = await startServer(app, config.host, config.port);
         app.log.info(

@@ -3,12 +3,14 @@
  * (src/http/server.ts) only starts it; tests build it with a real database and use `inject` or
  * a listening port.
  *
- * Order: infrastructure (validation, errors, auth, OpenAPI), then domain services, then routes.
+ * Order: infrastructure (validation, errors, request ids, metrics, load shedding, auth, OpenAPI),
+ * then domain services, then routes.
  */
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { authRoutes } from '../auth/routes.js';
+import { activeCampaignStock } from '../campaigns/repository.js';
 import { campaignRoutes } from '../campaigns/routes.js';
 import { CampaignService } from '../campaigns/service.js';
 import type { Config } from '../config.js';
@@ -17,10 +19,15 @@ import type { Database } from '../db/client.js';
 import { createDbStrategy } from '../issuance/factory.js';
 import { claimRoutes } from '../issuance/routes.js';
 import type { IssuanceStrategy } from '../issuance/strategies/types.js';
+import { instrumentStrategy } from '../metrics/instrument.js';
+import { enableProcessMetrics, setRemainingStockSource } from '../metrics/metrics.js';
 import { redemptionRoutes } from '../redemptions/routes.js';
 import { registerAuth } from './auth.js';
 import { registerErrorHandling } from './errors.js';
 import { healthRoutes, type ReadinessCheck } from './health.js';
+import { registerLoadShedding } from './load-shedding.js';
+import { registerRequestId, requestIdOf } from './logging.js';
+import { registerMetrics } from './metrics.js';
 import { ProblemSchema } from './schemas.js';
 import { registerValidation } from './validation.js';
 
@@ -51,13 +58,20 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const { config, database } = options;
   const app = Fastify({
     logger: options.logger ?? false,
-    // Behind a load balancer the request id should come from it; otherwise Fastify makes one.
-    requestIdHeader: 'x-request-id',
+    // The request id comes from x-request-id when sane (see logging.ts), else a fresh UUID.
+    requestIdHeader: false,
+    genReqId: requestIdOf,
     bodyLimit: 64 * 1024,
   });
 
   registerValidation(app);
   registerErrorHandling(app);
+  registerRequestId(app);
+  if (config.metricsEnabled) {
+    enableProcessMetrics();
+    registerMetrics(app);
+  }
+  await registerLoadShedding(app, config.loadShedding);
   await registerAuth(app, config.jwtSecret, config.jwtTtlSeconds);
   app.addSchema(ProblemSchema);
   await app.register(fastifySwagger, {
@@ -77,11 +91,16 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(fastifySwaggerUi, { routePrefix: '/docs' });
 
   const campaigns = new CampaignService(database.db);
+  const strategy = options.issuance ?? createDbStrategy(config.issuanceStrategy, database.db);
+  if (config.metricsEnabled) {
+    const unsetStockSource = setRemainingStockSource(() => activeCampaignStock(database.db));
+    app.addHook('onClose', async () => unsetStockSource());
+  }
   app.decorate('services', {
     config,
     database,
     campaigns,
-    issuance: options.issuance ?? createDbStrategy(config.issuanceStrategy, database.db),
+    issuance: config.metricsEnabled ? instrumentStrategy(strategy) : strategy,
     readinessChecks: [{ name: 'database', check: database.ping }],
   } satisfies Services);
 

@@ -6,6 +6,7 @@
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
 import { DomainError } from '../errors.js';
+import { NEVER_SHED } from './load-shedding.js';
 import { ProblemResponses } from './schemas.js';
 
 export type ReadinessCheck = { name: string; check: () => Promise<void> };
@@ -19,6 +20,7 @@ export async function healthRoutes(app: FastifyInstance): Promise<void> {
   app.get(
     '/healthz',
     {
+      config: NEVER_SHED,
       schema: {
         tags: ['ops'],
         summary: 'Liveness',
@@ -31,6 +33,7 @@ export async function healthRoutes(app: FastifyInstance): Promise<void> {
   app.get(
     '/readyz',
     {
+      config: NEVER_SHED,
       schema: {
         tags: ['ops'],
         summary: 'Readiness of every dependency',

@@ -13,6 +13,7 @@ import { actingUserId, requireRole } from '../http/auth.js';
 import { PROBLEM_CONTENT_TYPE, toProblem } from '../http/errors.js';
 import { DateTime, IdParams, Nullable, ProblemResponses, Uuid } from '../http/schemas.js';
 import { KEY_PATTERN, runIdempotent } from '../idempotency/store.js';
+import { observeRedemption } from '../metrics/instrument.js';
 import type { Redemption } from './repository.js';
 import { redeemCoupon, rollbackRedemption } from './service.js';
 
@@ -109,7 +110,11 @@ export async function redemptionRoutes(app: FastifyInstance): Promise<void> {
       const { couponId, orderId, orderAmount } = request.body;
       const userId = actingUserId(request.user, request.body.userId);
       return sendIdempotent(db, request, reply, 201, async (tx) =>
-        redemptionJson(await redeemCoupon(tx, { couponId, userId, orderId, orderAmount })),
+        redemptionJson(
+          await observeRedemption('redeem', () =>
+            redeemCoupon(tx, { couponId, userId, orderId, orderAmount }),
+          ),
+        ),
       );
     },
   );
@@ -129,7 +134,7 @@ export async function redemptionRoutes(app: FastifyInstance): Promise<void> {
     },
     async (request, reply) =>
       sendIdempotent(db, request, reply, 200, async (tx) =>
-        redemptionJson(await rollbackRedemption(tx, request.params.id)),
+        redemptionJson(await observeRedemption('rollback', () => rollbackRedemption(tx, request.params.id))),
       ),
   );
 }

@@ -1,0 +1,37 @@
+/**
+ * Load shedding: while the process's mean event-loop delay is above a threshold, new requests get
+ * 503 `service-unavailable` problem+json with `Retry-After` instead of queueing behind work the
+ * process cannot finish in time (a flash sale knocks over servers that accept everything, seeds
+ * 001 and 003). Measured by @fastify/under-pressure; each refusal is counted in
+ * `stampede_load_shed_requests_total{reason}`.
+ *
+ * Liveness, readiness and metrics routes are never shed (route config `pressureHandler` returning
+ * undefined lets them through): an overloaded process is alive, and it is when it is overloaded
+ * that its metrics matter.
+ */
+import underPressure from '@fastify/under-pressure';
+import type { FastifyInstance } from 'fastify';
+import type { Config } from '../config.js';
+import { DomainError } from '../errors.js';
+import { metrics } from '../metrics/metrics.js';
+
+/** Route config that exempts a route from load shedding. */
+export const NEVER_SHED = { pressureHandler: () => undefined } as const;
+
+export async function registerLoadShedding(
+  app: FastifyInstance,
+  options: Config['loadShedding'],
+): Promise<void> {
+  if (options.maxEventLoopDelayMs <= 0) return;
+  await app.register(underPressure, {
+    maxEventLoopDelay: options.maxEventLoopDelayMs,
+    sampleInterval: options.sampleIntervalMs,
+    pressureHandler: async (_request, _reply, type, value) => {
+      metrics.loadShed.inc({ reason: type });
+      const measured = typeof value === 'number' ? ` (${Math.round(value)} ms)` : '';
+      throw new DomainError('service-unavailable', `the server is overloaded: ${type}${measured}`, {
+        retryAfterSeconds: options.retryAfterSeconds,
+      });
+    },
+  });
+}

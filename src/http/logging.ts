@@ -1,0 +1,71 @@
+/**
+ * Structured JSON logs (pino, through Fastify's logger) and request ids.
+ *
+ * - One JSON object per line on stdout, level from `LOG_LEVEL`; every line of a request carries
+ *   its `reqId`.
+ * - The request id is the caller's `x-request-id` when it is a sane token (a load balancer or the
+ *   client correlates with it), otherwise a fresh UUID; it is echoed in the `x-request-id`
+ *   response header and in problem+json bodies (`requestId`).
+ * - Secrets never reach the log: authorization and cookie headers, passwords, tokens and secrets
+ *   are censored wherever a log call puts them (pino `redact`), as defense in depth — the default
+ *   serializers log no headers and no bodies at all.
+ */
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import type { FastifyInstance } from 'fastify';
+import type { DestinationStream, LoggerOptions } from 'pino';
+
+export const REQUEST_ID_HEADER = 'x-request-id';
+
+/** What a caller-supplied request id may look like: short, no spaces or control characters. */
+const REQUEST_ID_PATTERN = /^[\w.:@/+=-]{1,128}$/;
+
+/** Log paths whose values are replaced by `[Redacted]`. */
+export const REDACTED_PATHS = [
+  'req.headers.authorization',
+  'req.headers.cookie',
+  'res.headers["set-cookie"]',
+  'headers.authorization',
+  'headers.cookie',
+  'password',
+  'token',
+  'accessToken',
+  'secret',
+  'jwtSecret',
+  'databaseUrl',
+  '*.password',
+  '*.token',
+  '*.accessToken',
+  '*.refreshToken',
+  '*.secret',
+  '*.jwtSecret',
+  '*.databaseUrl',
+  '*.authorization',
+];
+
+/**
+ * Options for Fastify's pino logger: `level` from the config; `stream` (tests) replaces stdout.
+ */
+export function loggerOptions(
+  level: string,
+  stream?: DestinationStream,
+): LoggerOptions & { stream?: DestinationStream } {
+  return {
+    level,
+    redact: { paths: REDACTED_PATHS, censor: '[Redacted]' },
+    ...(stream ? { stream } : {}),
+  };
+}
+
+/** Fastify's `genReqId`: the caller's `x-request-id` when sane, else a new UUID. */
+export function requestIdOf(request: IncomingMessage): string {
+  const header = request.headers[REQUEST_ID_HEADER];
+  return typeof header === 'string' && REQUEST_ID_PATTERN.test(header) ? header : randomUUID();
+}
+
+/** Echoes the request id in every response, errors included. */
+export function registerRequestId(app: FastifyInstance): void {
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header(REQUEST_ID_HEADER, request.id);
+  });
+}

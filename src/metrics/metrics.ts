@@ -1,0 +1,161 @@
+/**
+ * Every Prometheus metric Stampede exports, in one registry, in one place (the dashboard in
+ * ops/grafana/stampede.json and its test read these names).
+ *
+ * One process = one registry: Prometheus scrapes processes, so the metrics are process-wide
+ * singletons that any module imports and updates (`metrics.claims.inc(...)`). Units are in the
+ * names (`_seconds`, `_bytes`), counters end in `_total`. Label values come from closed sets
+ * (strategy names, error codes, route templates, cache levels) except `campaign`, which is bounded
+ * by the number of campaigns with a live stream or active status.
+ *
+ * Gauges set by the Redis layer (issue 3) — the worker, the gate, the circuit breaker — are
+ * defined here too, so that the scrape always lists them (as HELP/TYPE lines without samples
+ * until they are set):
+ * - `streamPending`, `streamLag`: per campaign, from `XINFO GROUPS` / `XPENDING`.
+ * - `deadLetters`: incremented when the worker moves a claim to the dead_letters table.
+ * - `cacheRequests`: the two-level campaign cache, per level and result.
+ * - `circuitBreakerState`: 0 closed, 1 half-open, 2 open ({@link BREAKER_STATE}).
+ */
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+
+export const registry = new Registry();
+
+/** Latency buckets for claims and redemptions, s: 0.5 ms (a Redis round trip) to 5 s (DB timeout). */
+const LATENCY_BUCKETS_SECONDS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
+
+/** Values of `stampede_circuit_breaker_state`. */
+export const BREAKER_STATE = { closed: 0, 'half-open': 1, open: 2 } as const;
+
+/** A campaign's remaining stock as reported by {@link setRemainingStockSource}. */
+export interface RemainingStock {
+  campaignId: string;
+  remaining: number;
+}
+
+let remainingStockSource: (() => Promise<RemainingStock[]>) | undefined;
+
+export const metrics = {
+  claims: new Counter({
+    name: 'stampede_claims_total',
+    help: 'Claims handled, by issuance strategy and outcome (issued, pending, or the error code of the rejection)',
+    labelNames: ['strategy', 'outcome'] as const,
+    registers: [registry],
+  }),
+  claimDuration: new Histogram({
+    name: 'stampede_claim_duration_seconds',
+    help: 'Time to admit or reject one claim inside the issuance strategy, s',
+    labelNames: ['strategy'] as const,
+    buckets: LATENCY_BUCKETS_SECONDS,
+    registers: [registry],
+  }),
+  redemptions: new Counter({
+    name: 'stampede_redemptions_total',
+    help: 'Redemptions and rollbacks executed (replays of an Idempotency-Key excluded), by outcome',
+    labelNames: ['operation', 'outcome'] as const,
+    registers: [registry],
+  }),
+  redemptionDuration: new Histogram({
+    name: 'stampede_redemption_duration_seconds',
+    help: 'Time to execute one redemption or rollback transaction, s',
+    labelNames: ['operation'] as const,
+    buckets: LATENCY_BUCKETS_SECONDS,
+    registers: [registry],
+  }),
+  httpRequests: new Counter({
+    name: 'stampede_http_requests_total',
+    help: 'HTTP requests answered, by method, route template and status code',
+    labelNames: ['method', 'route', 'status_code'] as const,
+    registers: [registry],
+  }),
+  httpDuration: new Histogram({
+    name: 'stampede_http_request_duration_seconds',
+    help: 'HTTP request duration from arrival to response sent, by method and route template, s',
+    labelNames: ['method', 'route'] as const,
+    buckets: LATENCY_BUCKETS_SECONDS,
+    registers: [registry],
+  }),
+  loadShed: new Counter({
+    name: 'stampede_load_shed_requests_total',
+    help: 'Requests refused with 503 because the process is overloaded, by reason (e.g. eventLoopDelay)',
+    labelNames: ['reason'] as const,
+    registers: [registry],
+  }),
+  rateLimited: new Counter({
+    name: 'stampede_rate_limited_requests_total',
+    help: 'Requests refused with 429 by the per-user rate limit, by route template',
+    labelNames: ['route'] as const,
+    registers: [registry],
+  }),
+  streamPending: new Gauge({
+    name: 'stampede_stream_pending_entries',
+    help: 'Claims delivered to a worker but not yet acknowledged, per campaign stream',
+    labelNames: ['campaign'] as const,
+    registers: [registry],
+  }),
+  streamLag: new Gauge({
+    name: 'stampede_stream_lag_entries',
+    help: 'Claims admitted by the gate and not yet delivered to any worker, per campaign stream',
+    labelNames: ['campaign'] as const,
+    registers: [registry],
+  }),
+  deadLetters: new Counter({
+    name: 'stampede_dead_letters_total',
+    help: 'Claims the worker could not persist after the maximum number of deliveries',
+    registers: [registry],
+  }),
+  cacheRequests: new Counter({
+    name: 'stampede_cache_requests_total',
+    help: 'Campaign cache lookups, by level (l1 in-process, l2 Redis) and result (hit, miss)',
+    labelNames: ['level', 'result'] as const,
+    registers: [registry],
+  }),
+  circuitBreakerState: new Gauge({
+    name: 'stampede_circuit_breaker_state',
+    help: 'Circuit breaker state by breaker: 0 closed, 1 half-open, 2 open',
+    labelNames: ['breaker'] as const,
+    registers: [registry],
+  }),
+  remainingStock: new Gauge({
+    name: 'stampede_campaign_remaining_stock',
+    help: 'Coupons left to issue per active campaign, read from PostgreSQL at scrape time',
+    labelNames: ['campaign'] as const,
+    registers: [registry],
+    async collect() {
+      if (!remainingStockSource) return;
+      let rows: RemainingStock[];
+      try {
+        rows = await remainingStockSource();
+      } catch {
+        // A scrape must not fail because the database blinked; the gauge keeps its last values.
+        return;
+      }
+      this.reset();
+      for (const row of rows) this.set({ campaign: row.campaignId }, row.remaining);
+    },
+  }),
+};
+
+export type Metrics = typeof metrics;
+
+let processMetricsEnabled = false;
+
+/**
+ * Starts the default process metrics of prom-client (CPU, memory, heap, event-loop lag, GC,
+ * handles) once per process.
+ */
+export function enableProcessMetrics(): void {
+  if (processMetricsEnabled) return;
+  processMetricsEnabled = true;
+  collectDefaultMetrics({ register: registry });
+}
+
+/**
+ * Sets where `stampede_campaign_remaining_stock` is read from at scrape time; returns a function
+ * that unsets it (if it is still the current one) when its database closes.
+ */
+export function setRemainingStockSource(source: () => Promise<RemainingStock[]>): () => void {
+  remainingStockSource = source;
+  return () => {
+    if (remainingStockSource === source) remainingStockSource = undefined;
+  };
+}
