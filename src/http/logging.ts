@@ -27,6 +27,8 @@ export const REDACTED_PATHS = [
   'res.headers["set-cookie"]',
   'headers.authorization',
   'headers.cookie',
+  '*.headers.authorization',
+  '*.headers.cookie',
   'password',
   'token',
   'accessToken',

@@ -2,7 +2,7 @@
  * Builds the real Stampede app on a test database, with tokens for an admin, a service and users.
  */
 import { sql } from 'drizzle-orm';
-import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
+import type { FastifyInstance, FastifyServerOptions, LightMyRequestResponse } from 'fastify';
 import { type Config, loadConfig } from '../../src/config.js';
 import { type Engine, queryRows } from '../../src/db/client.js';
 import { buildApp } from '../../src/http/app.js';
@@ -28,12 +28,17 @@ export interface TestApp {
 
 export async function createTestApp(
   engine: Engine,
-  options: { config?: Partial<Config>; issuance?: (database: TestDatabase) => IssuanceStrategy } = {},
+  options: {
+    config?: Partial<Config>;
+    issuance?: (database: TestDatabase) => IssuanceStrategy;
+    logger?: FastifyServerOptions['logger'];
+  } = {},
 ): Promise<TestApp> {
   const database = await createTestDatabase(engine);
   const app = await buildApp({
     config: testConfig(options.config),
     database,
+    ...(options.logger ? { logger: options.logger } : {}),
     ...(options.issuance ? { issuance: options.issuance(database) } : {}),
   });
   await app.ready();
