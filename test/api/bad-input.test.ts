@@ -38,12 +38,7 @@ describe.each(ENGINES)('bad input on %s', (engine) => {
   });
 
   /** Sends a request and checks it is a problem of `status`/`code` that wrote nothing. */
-  async function expectRejected(
-    request: InjectOptions,
-    status: number,
-    code: string,
-    field?: string,
-  ) {
+  async function expectRejected(request: InjectOptions, status: number, code: string, field?: string) {
     const before = await rowCounts(t.database);
     const response = await t.app.inject(request);
     const problem = problemOf(response);
