@@ -1,10 +1,23 @@
-/** `stampede serve`: migrates the database, then serves the API until SIGINT/SIGTERM. */
-import type { Command } from 'commander';
-import { loadConfig } from '../config.js';
+/**
+ * `stampede serve`: migrates the database, then serves the API until SIGINT/SIGTERM.
+ *
+ * `--workers N` runs N processes sharing the port through node:cluster, so every core of the
+ * machine serves (default: one per core with PostgreSQL, one with embedded PGlite). Each worker
+ * opens its own pool (DB_POOL_SIZE connections each) and runs the migrations at start; they are
+ * applied once, under the PostgreSQL advisory lock of src/db/migrate.ts, and the other workers
+ * find them done. Embedded PGlite is a single-process database, so more than one worker needs
+ * DATABASE_URL.
+ */
+import cluster from 'node:cluster';
+import { availableParallelism } from 'node:os';
+import { type Command, InvalidArgumentError } from 'commander';
+import { pino } from 'pino';
+import { type Config, ConfigError, loadConfig } from '../config.js';
 import { buildApp } from '../http/app.js';
 import { loggerOptions } from '../http/logging.js';
 import { onShutdownSignal, startServer } from '../http/server.js';
 import { purgeExpiredKeys } from '../idempotency/store.js';
+import { joinClusterMetrics, serveClusterMetrics } from '../metrics/cluster.js';
 import { openRuntime } from '../runtime.js';
 
 /** How often expired idempotency keys are deleted, ms. */
@@ -14,39 +27,127 @@ export function registerServe(program: Command): void {
   program
     .command('serve')
     .description('run the HTTP API (embedded PGlite in DATA_DIR unless DATABASE_URL is set)')
-    .action(async () => {
+    .option(
+      '--workers <n>',
+      'processes serving the port (node:cluster); default one per core with DATABASE_URL, 1 with PGlite',
+      parseWorkers,
+    )
+    .action(async (options: { workers?: number }) => {
       const config = loadConfig();
-      const runtime = await openRuntime(config);
-      try {
-        const app = await buildApp({
-          config: runtime.config,
-          database: runtime.database,
-          logger: loggerOptions(config.logLevel),
-        });
-        const server = await startServer(app, config.host, config.port);
-        app.log.info(
-          {
-            url: server.url,
-            docs: `${server.url}/docs`,
-            engine: runtime.database.engine,
-            strategy: config.issuanceStrategy,
-          },
-          'stampede is serving',
-        );
-        const purge = setInterval(() => {
-          purgeExpiredKeys(runtime.database.db).catch((err) =>
-            app.log.warn({ err }, 'idempotency key purge failed'),
-          );
-        }, PURGE_INTERVAL_MS).unref();
-        onShutdownSignal(async (signal) => {
-          app.log.info({ signal }, 'shutting down');
-          clearInterval(purge);
-          await server.close();
-          await runtime.close();
-        });
-      } catch (error) {
-        await runtime.close();
-        throw error;
+      const workers = workerCount(options.workers, config);
+      if (workers > 1 && cluster.isPrimary) {
+        runPrimary(workers, config);
+        return;
       }
+      if (cluster.isWorker) joinClusterMetrics();
+      await serveOneProcess(config);
     });
+}
+
+function parseWorkers(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > 256)
+    throw new InvalidArgumentError('must be an integer from 1 to 256');
+  return n;
+}
+
+/**
+ * The number of serving processes.
+ * @throws ConfigError when more than one is asked for without DATABASE_URL.
+ */
+export function workerCount(requested: number | undefined, config: Config): number {
+  if (!config.databaseUrl) {
+    if (requested !== undefined && requested > 1) {
+      throw new ConfigError(
+        'DATABASE_URL',
+        `--workers ${requested} needs PostgreSQL: the embedded PGlite database cannot be shared by several processes`,
+      );
+    }
+    return 1;
+  }
+  return requested ?? availableParallelism();
+}
+
+/**
+ * The cluster primary: forks the workers, replaces a worker that dies after it started serving,
+ * merges their metrics, and on SIGINT/SIGTERM stops them all before exiting.
+ */
+function runPrimary(workers: number, config: Config): void {
+  const log = pino(loggerOptions(config.logLevel));
+  let stopping = false;
+  serveClusterMetrics();
+  const fork = () => {
+    const worker = cluster.fork();
+    let listening = false;
+    worker.once('listening', () => {
+      listening = true;
+    });
+    worker.once('exit', (code, signal) => {
+      if (stopping) return;
+      if (!listening) {
+        // A worker that never served (bad config, database down) would fail the same way again.
+        log.fatal({ pid: worker.process.pid, code, signal }, 'a worker failed at start; stopping');
+        stopAll(1);
+        return;
+      }
+      log.error({ pid: worker.process.pid, code, signal }, 'a worker died; starting a replacement');
+      fork();
+    });
+  };
+  const stopAll = (exitCode: number) => {
+    stopping = true;
+    const alive = Object.values(cluster.workers ?? {}).filter((worker) => worker && !worker.isDead());
+    if (alive.length === 0) process.exit(exitCode);
+    let remaining = alive.length;
+    for (const worker of alive) {
+      worker?.once('exit', () => {
+        remaining -= 1;
+        if (remaining === 0) process.exit(exitCode);
+      });
+      worker?.process.kill('SIGTERM');
+    }
+  };
+  for (let i = 0; i < workers; i++) fork();
+  log.info({ workers, pid: process.pid }, 'stampede cluster primary started');
+  onShutdownSignal(async (signal) => {
+    log.info({ signal }, 'stopping workers');
+    stopAll(0);
+  });
+}
+
+async function serveOneProcess(config: Config): Promise<void> {
+  const runtime = await openRuntime(config);
+  try {
+    const app = await buildApp({
+      config: runtime.config,
+      database: runtime.database,
+      logger: loggerOptions(config.logLevel),
+    });
+    const server = await startServer(app, config.host, config.port);
+    app.log.info(
+      {
+        url: server.url,
+        docs: `${server.url}/docs`,
+        engine: runtime.database.engine,
+        strategy: config.issuanceStrategy,
+      },
+      'stampede is serving',
+    );
+    const purge = setInterval(() => {
+      purgeExpiredKeys(runtime.database.db).catch((err) =>
+        app.log.warn({ err }, 'idempotency key purge failed'),
+      );
+    }, PURGE_INTERVAL_MS).unref();
+    onShutdownSignal(async (signal) => {
+      app.log.info({ signal }, 'shutting down');
+      clearInterval(purge);
+      await server.close();
+      await runtime.close();
+      // A cluster worker's IPC channel to the primary would keep it alive forever.
+      if (cluster.isWorker) process.exit(0);
+    });
+  } catch (error) {
+    await runtime.close();
+    throw error;
+  }
 }

@@ -6,6 +6,7 @@
  * clients send; requests that match no route share the label `unmatched`.
  */
 import type { FastifyInstance } from 'fastify';
+import { scrapeMetrics } from '../metrics/cluster.js';
 import { metrics, registry } from '../metrics/metrics.js';
 import { NEVER_SHED } from './load-shedding.js';
 
@@ -28,7 +29,7 @@ export function registerMetrics(app: FastifyInstance): void {
     },
     async (_request, reply) => {
       reply.type(registry.contentType);
-      return registry.metrics();
+      return scrapeMetrics();
     },
   );
 }

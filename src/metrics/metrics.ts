@@ -15,6 +15,10 @@
  * - `deadLetters`: incremented when the worker moves a claim to the dead_letters table.
  * - `cacheRequests`: the two-level campaign cache, per level and result.
  * - `circuitBreakerState`: 0 closed, 1 half-open, 2 open ({@link BREAKER_STATE}).
+ *
+ * Gauges describing shared state (stock, streams, breaker) declare `aggregator: 'max'`: under
+ * `serve --workers N` every worker reports the same value and the merged scrape must not add
+ * them up (src/metrics/cluster.ts).
  */
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 
@@ -88,12 +92,14 @@ export const metrics = {
   }),
   streamPending: new Gauge({
     name: 'stampede_stream_pending_entries',
+    aggregator: 'max',
     help: 'Claims delivered to a worker but not yet acknowledged, per campaign stream',
     labelNames: ['campaign'] as const,
     registers: [registry],
   }),
   streamLag: new Gauge({
     name: 'stampede_stream_lag_entries',
+    aggregator: 'max',
     help: 'Claims admitted by the gate and not yet delivered to any worker, per campaign stream',
     labelNames: ['campaign'] as const,
     registers: [registry],
@@ -111,12 +117,14 @@ export const metrics = {
   }),
   circuitBreakerState: new Gauge({
     name: 'stampede_circuit_breaker_state',
+    aggregator: 'max',
     help: 'Circuit breaker state by breaker: 0 closed, 1 half-open, 2 open',
     labelNames: ['breaker'] as const,
     registers: [registry],
   }),
   remainingStock: new Gauge({
     name: 'stampede_campaign_remaining_stock',
+    aggregator: 'max',
     help: 'Coupons left to issue per active campaign, read from PostgreSQL at scrape time',
     labelNames: ['campaign'] as const,
     registers: [registry],
