@@ -1,0 +1,293 @@
+/**
+ * `npm run bench`: measures, side by side on this machine and in one run, what the claim path
+ * costs compared with the physical limit of a Node HTTP server.
+ *
+ * Every server under test is a separate process (the real `stampede serve` CLI on a scratch
+ * PostgreSQL database), loaded by autocannon from this process over 127.0.0.1 for a bounded
+ * time. Rows:
+ * - `baseline`: Fastify answering `GET /noop` (bench/noop-server.ts): the ceiling;
+ * - `claim <strategy>`: `POST /v1/campaigns/{id}/claims` with an admin token and a distinct
+ *   `userId` per request (a repeated user would only get `already-claimed`), on a campaign whose
+ *   stock cannot run out during the run;
+ * - `claim db-atomic, metrics+logs off`: METRICS_ENABLED=false LOG_LEVEL=silent, to price them;
+ * - `claim db-atomic, --workers 2`: node:cluster with two processes, to price one more core.
+ * Figures: requests/s, latency p50 and p99 (ms), ratio to the baseline, and the count of
+ * non-2xx answers (a row with many is not measuring the happy path). Printed as a table and
+ * written to bench/results/<ISO date>.json with the machine's description.
+ *
+ * Options: --duration <s> per row (default 5), --warmup <s> (default 1), --connections <n>
+ * (default 32). Environment: BENCH_DATABASE_URL, an admin URL of the PostgreSQL server
+ * (default postgres://postgres@127.0.0.1:5432/postgres) on which a scratch database is created
+ * and dropped; BENCH_PORT, the first of the ports used (default 7320).
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createHmac, randomBytes } from 'node:crypto';
+import { mkdirSync, openSync, writeFileSync } from 'node:fs';
+import { cpus, freemem, totalmem } from 'node:os';
+import { parseArgs } from 'node:util';
+import autocannon from 'autocannon';
+import pg from 'pg';
+
+const ROOT = new URL('..', import.meta.url).pathname;
+const JWT_SECRET = randomBytes(32).toString('hex');
+const ADMIN_ID = '00000000-0000-4000-8000-0000000be001';
+
+const { values: options } = parseArgs({
+  options: {
+    duration: { type: 'string', default: '5' },
+    warmup: { type: 'string', default: '1' },
+    connections: { type: 'string', default: '32' },
+  },
+});
+const DURATION_S = Number(options.duration);
+const WARMUP_S = Number(options.warmup);
+const CONNECTIONS = Number(options.connections);
+const ADMIN_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+let nextPort = Number(process.env.BENCH_PORT ?? 7320);
+
+interface Row {
+  name: string;
+  requestsPerSecond: number;
+  p50Ms: number;
+  p99Ms: number;
+  requests: number;
+  non2xx: number;
+  errors: number;
+  ratioToBaseline?: number;
+}
+
+/** An HS256 JWT as the app's @fastify/jwt verifies it. */
+function signToken(payload: Record<string, unknown>): string {
+  const encode = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
+  const now = Math.floor(Date.now() / 1000);
+  const body = `${encode({ alg: 'HS256', typ: 'JWT' })}.${encode({ ...payload, iat: now, exp: now + 3600 })}`;
+  return `${body}.${createHmac('sha256', JWT_SECRET).update(body).digest('base64url')}`;
+}
+
+async function adminQuery(text: string): Promise<void> {
+  const client = new pg.Client({ connectionString: ADMIN_URL });
+  await client.connect();
+  try {
+    await client.query(text);
+  } finally {
+    await client.end();
+  }
+}
+
+/** A server process under test; its logs go to /dev/null so that writing them is part of the cost. */
+interface Server {
+  url: string;
+  stop(): Promise<void>;
+}
+
+async function startProcess(args: string[], env: Record<string, string>, readyPath: string): Promise<Server> {
+  const port = nextPort++;
+  const devNull = openSync('/dev/null', 'w');
+  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', ...args], {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH ?? '', PORT: String(port), HOST: '127.0.0.1', ...env },
+    stdio: ['ignore', devNull, 'pipe'],
+  });
+  let stderr = '';
+  child.stderr?.on('data', (chunk) => {
+    stderr += chunk;
+  });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`server exited at start: ${stderr}`);
+    try {
+      if ((await fetch(`${url}${readyPath}`)).ok) break;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`server did not answer ${readyPath} within 60 s: ${stderr}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  return {
+    url,
+    stop: async () => {
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}
+
+/** Runs autocannon for `seconds` against one request shape; `body` builds each request's body. */
+async function load(
+  url: string,
+  seconds: number,
+  request: { method: 'GET' | 'POST'; path: string; headers?: Record<string, string>; body?: () => string },
+): Promise<autocannon.Result> {
+  const { body } = request;
+  return autocannon({
+    url,
+    connections: CONNECTIONS,
+    duration: seconds,
+    requests: [
+      {
+        method: request.method,
+        path: request.path,
+        headers: request.headers ?? {},
+        ...(body ? { setupRequest: (req: autocannon.Request) => ({ ...req, body: body() }) } : {}),
+      },
+    ],
+  });
+}
+
+async function measure(name: string, url: string, request: Parameters<typeof load>[2]): Promise<Row> {
+  if (WARMUP_S > 0) await load(url, WARMUP_S, request);
+  const result = await load(url, DURATION_S, request);
+  const row: Row = {
+    name,
+    requestsPerSecond: Math.round(result.requests.average),
+    p50Ms: result.latency.p50,
+    p99Ms: result.latency.p99,
+    requests: result.requests.total,
+    non2xx: result.non2xx,
+    errors: result.errors + result.timeouts,
+  };
+  console.error(`  ${name}: ${row.requestsPerSecond} req/s, p99 ${row.p99Ms} ms, non-2xx ${row.non2xx}`);
+  return row;
+}
+
+/** Measures claims on a fresh campaign of a `stampede serve` started with `env` and `args`. */
+async function measureClaims(
+  name: string,
+  databaseUrl: string,
+  env: Record<string, string>,
+  args: string[] = [],
+) {
+  const server = await startProcess(
+    ['src/main.ts', 'serve', '--workers', '1', ...args],
+    { DATABASE_URL: databaseUrl, JWT_SECRET, LOG_LEVEL: 'info', ...env },
+    '/healthz',
+  );
+  try {
+    const token = signToken({ sub: ADMIN_ID, role: 'admin' });
+    const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
+    const created = await fetch(`${server.url}/v1/campaigns`, {
+      method: 'POST',
+      headers,
+      body: JSON.stringify({
+        name: `bench ${name}`,
+        status: 'active',
+        totalQuantity: 100_000_000,
+        perUserLimit: 1,
+        discount: { type: 'fixed', amount: 100 },
+      }),
+    });
+    if (created.status !== 201) throw new Error(`campaign creation failed: ${await created.text()}`);
+    const campaign = (await created.json()) as { id: string };
+    const prefix = randomBytes(4).toString('hex');
+    let user = 0;
+    return await measure(name, server.url, {
+      method: 'POST',
+      path: `/v1/campaigns/${campaign.id}/claims`,
+      headers,
+      body: () => `{"userId":"u-${prefix}-${user++}"}`,
+    });
+  } finally {
+    await server.stop();
+  }
+}
+
+function printTable(rows: Row[]): void {
+  const header = ['measurement', 'req/s', 'p50 ms', 'p99 ms', 'ratio', 'non-2xx'];
+  const lines = rows.map((row) => [
+    row.name,
+    String(row.requestsPerSecond),
+    String(row.p50Ms),
+    String(row.p99Ms),
+    row.ratioToBaseline === undefined ? '' : row.ratioToBaseline.toFixed(3),
+    String(row.non2xx + row.errors),
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...lines.map((line) => line[i]!.length)));
+  const format = (cells: string[]) => `| ${cells.map((cell, i) => cell.padEnd(widths[i]!)).join(' | ')} |`;
+  console.log(format(header));
+  console.log(`| ${widths.map((w) => '-'.repeat(w)).join(' | ')} |`);
+  for (const line of lines) console.log(format(line));
+}
+
+async function main(): Promise<void> {
+  const started = new Date();
+  const databaseName = `stampede_bench_${randomBytes(4).toString('hex')}`;
+  await adminQuery(`CREATE DATABASE ${databaseName}`);
+  const databaseUrl = Object.assign(new URL(ADMIN_URL), { pathname: `/${databaseName}` }).toString();
+  const rows: Row[] = [];
+  try {
+    console.error(`bench: ${DURATION_S} s per row after ${WARMUP_S} s warm-up, ${CONNECTIONS} connections`);
+    const noop = await startProcess(['bench/noop-server.ts', String(nextPort)], {}, '/noop');
+    try {
+      rows.push(await measure('baseline: Fastify, no work', noop.url, { method: 'GET', path: '/noop' }));
+    } finally {
+      await noop.stop();
+    }
+    for (const strategy of ['db-atomic', 'db-lock']) {
+      rows.push(await measureClaims(`claim ${strategy}`, databaseUrl, { ISSUANCE_STRATEGY: strategy }));
+    }
+    rows.push(
+      await measureClaims('claim db-atomic, metrics+logs off', databaseUrl, {
+        ISSUANCE_STRATEGY: 'db-atomic',
+        METRICS_ENABLED: 'false',
+        LOG_LEVEL: 'silent',
+      }),
+    );
+    rows.push(
+      await measureClaims('claim db-atomic, --workers 2', databaseUrl, { ISSUANCE_STRATEGY: 'db-atomic' }, [
+        '--workers',
+        '2',
+      ]),
+    );
+  } finally {
+    await adminQuery(`DROP DATABASE IF EXISTS ${databaseName} WITH (FORCE)`);
+  }
+
+  const baseline = rows[0]!.requestsPerSecond;
+  for (const row of rows) row.ratioToBaseline = row.requestsPerSecond / baseline;
+  const byName = (name: string) => rows.find((row) => row.name === name)!.requestsPerSecond;
+  const on = byName('claim db-atomic');
+  const summary = {
+    metricsAndLoggingCost: 1 - on / byName('claim db-atomic, metrics+logs off'),
+    workers2Gain: byName('claim db-atomic, --workers 2') / on,
+  };
+  printTable(rows);
+  console.log(
+    `\nmetrics+logging cost on the claim path: ${(summary.metricsAndLoggingCost * 100).toFixed(1)}% of throughput` +
+      ` (target <= 10%)\n--workers 2 over one process: x${summary.workers2Gain.toFixed(2)}`,
+  );
+
+  const machine = {
+    cpu: cpus()[0]?.model ?? 'unknown',
+    cores: cpus().length,
+    memoryGiB: +(totalmem() / 2 ** 30).toFixed(1),
+    freeMemoryGiB: +(freemem() / 2 ** 30).toFixed(1),
+    node: process.version,
+    platform: `${process.platform} ${process.arch}`,
+  };
+  mkdirSync(new URL('results/', import.meta.url), { recursive: true });
+  const file = new URL(`results/${started.toISOString().replace(/[:.]/g, '-')}.json`, import.meta.url);
+  writeFileSync(
+    file,
+    `${JSON.stringify(
+      {
+        startedAt: started.toISOString(),
+        machine,
+        settings: { durationSeconds: DURATION_S, warmupSeconds: WARMUP_S, connections: CONNECTIONS },
+        rows,
+        summary,
+      },
+      null,
+      2,
+    )}\n`,
+  );
+  console.log(`\nwritten to ${file.pathname}`);
+}
+
+await main();
