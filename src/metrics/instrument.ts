@@ -15,25 +15,30 @@ export function failureOutcome(error: unknown): string {
 /**
  * Returns a strategy that behaves exactly like `strategy` and counts each claim in
  * `stampede_claims_total{strategy,outcome}` and its duration in `stampede_claim_duration_seconds`.
+ * Every other member (optional hooks of particular strategies) is the original's, bound to it.
  */
-export function instrumentStrategy(strategy: IssuanceStrategy): IssuanceStrategy {
+export function instrumentStrategy<S extends IssuanceStrategy>(strategy: S): S {
   const labels = { strategy: strategy.name };
-  return {
-    name: strategy.name,
-    async claim(request: ClaimRequest): Promise<ClaimOutcome> {
-      const stopTimer = metrics.claimDuration.startTimer(labels);
-      try {
-        const outcome = await strategy.claim(request);
-        metrics.claims.inc({ ...labels, outcome: outcome.status });
-        return outcome;
-      } catch (error) {
-        metrics.claims.inc({ ...labels, outcome: failureOutcome(error) });
-        throw error;
-      } finally {
-        stopTimer();
-      }
-    },
+  const claim = async (request: ClaimRequest): Promise<ClaimOutcome> => {
+    const stopTimer = metrics.claimDuration.startTimer(labels);
+    try {
+      const outcome = await strategy.claim(request);
+      metrics.claims.inc({ ...labels, outcome: outcome.status });
+      return outcome;
+    } catch (error) {
+      metrics.claims.inc({ ...labels, outcome: failureOutcome(error) });
+      throw error;
+    } finally {
+      stopTimer();
+    }
   };
+  return new Proxy(strategy, {
+    get(target, property) {
+      if (property === 'claim') return claim;
+      const value = Reflect.get(target, property, target);
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
 }
 
 /** Runs one redemption or rollback, counting it in `stampede_redemptions_total` and timing it. */
