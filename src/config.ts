@@ -59,6 +59,16 @@ const EnvSchema = Type.Object({
     default: 500,
     description: 'how often the event-loop delay is sampled for load shedding, ms',
   }),
+  CLAIM_RATE_LIMIT_MAX: Type.Integer({
+    minimum: 0,
+    default: 10,
+    description: 'claims one user may send per window before 429 + Retry-After (0 = no limit)',
+  }),
+  CLAIM_RATE_LIMIT_WINDOW_MS: Type.Integer({
+    minimum: 100,
+    default: 10_000,
+    description: 'window of the per-user claim rate limit, ms (Redis-backed when Redis is configured)',
+  }),
   LOAD_SHED_RETRY_AFTER_SECONDS: Type.Integer({
     minimum: 1,
     default: 2,
@@ -85,6 +95,8 @@ export interface Config {
   metricsEnabled: boolean;
   /** Load shedding on event-loop delay; `maxEventLoopDelayMs` 0 disables it. */
   loadShedding: { maxEventLoopDelayMs: number; sampleIntervalMs: number; retryAfterSeconds: number };
+  /** Per-user claim rate limit; `max` 0 disables it. */
+  claimRateLimit: { max: number; windowMs: number };
 }
 
 /** A configuration problem; `variable` names the environment variable at fault. */
@@ -146,6 +158,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       sampleIntervalMs: parsed.LOAD_SHED_SAMPLE_INTERVAL_MS,
       retryAfterSeconds: parsed.LOAD_SHED_RETRY_AFTER_SECONDS,
     },
+    claimRateLimit: { max: parsed.CLAIM_RATE_LIMIT_MAX, windowMs: parsed.CLAIM_RATE_LIMIT_WINDOW_MS },
   };
 }
 

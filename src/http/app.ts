@@ -28,6 +28,7 @@ import { healthRoutes, type ReadinessCheck } from './health.js';
 import { registerLoadShedding } from './load-shedding.js';
 import { registerRequestId, requestIdOf } from './logging.js';
 import { registerMetrics } from './metrics.js';
+import { registerRateLimit } from './rate-limit.js';
 import { ProblemSchema } from './schemas.js';
 import { registerValidation } from './validation.js';
 
@@ -74,6 +75,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     registerMetrics(app);
   }
   await registerLoadShedding(app, config.loadShedding);
+  await registerRateLimit(app, undefined);
   await registerAuth(app, config.jwtSecret, config.jwtTtlSeconds);
   app.addSchema(ProblemSchema);
   await app.register(fastifySwagger, {

@@ -9,6 +9,7 @@ import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
 import { CouponSchema, couponJson } from '../coupons/schemas.js';
 import { actingUserId, requireRole } from '../http/auth.js';
+import { claimRateLimit } from '../http/rate-limit.js';
 import { IdParams, ProblemResponses, Uuid } from '../http/schemas.js';
 
 export const ClaimBody = Type.Object(
@@ -39,6 +40,7 @@ export async function claimRoutes(app: FastifyInstance): Promise<void> {
     '/v1/campaigns/:id/claims',
     {
       onRequest: requireRole(),
+      config: claimRateLimit(app.services.config.claimRateLimit),
       // A user claiming for itself may send no body at all.
       preValidation: async (request) => {
         request.body ??= {};

@@ -11,9 +11,18 @@ import { createTestDatabase, type TestDatabase } from './database.js';
 
 export const TEST_JWT_SECRET = 'test-secret-test-secret-test-secret-0123456789';
 
-/** A configuration for tests: defaults, a fixed JWT secret, and `overrides`. */
+/** A configuration for tests: defaults, a fixed JWT secret, no claim rate limit or load shedding, and `overrides`. */
 export function testConfig(overrides: Partial<Config> = {}): Config & { jwtSecret: string } {
-  return { ...loadConfig({}), jwtSecret: TEST_JWT_SECRET, ...overrides } as Config & { jwtSecret: string };
+  return {
+    ...loadConfig({}),
+    jwtSecret: TEST_JWT_SECRET,
+    // Suites that fire many claims per user test the strategies, not the rate limit, and on a
+    // busy 2-core machine PGlite's bursts would trip load shedding; their own tests
+    // (test/observability/) turn them on.
+    claimRateLimit: { max: 0, windowMs: 10_000 },
+    loadShedding: { maxEventLoopDelayMs: 0, sampleIntervalMs: 500, retryAfterSeconds: 2 },
+    ...overrides,
+  } as Config & { jwtSecret: string };
 }
 
 export interface TestApp {
