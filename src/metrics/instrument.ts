@@ -4,6 +4,7 @@
  * `pending` / `completed`, the {@link DomainError} code of a rejection, or `error` for anything else.
  */
 import { DomainError } from '../errors.js';
+import { decorateClaim } from '../issuance/strategies/decorate.js';
 import type { ClaimOutcome, ClaimRequest, IssuanceStrategy } from '../issuance/strategies/types.js';
 import { metrics } from './metrics.js';
 
@@ -32,13 +33,7 @@ export function instrumentStrategy<S extends IssuanceStrategy>(strategy: S): S {
       stopTimer();
     }
   };
-  return new Proxy(strategy, {
-    get(target, property) {
-      if (property === 'claim') return claim;
-      const value = Reflect.get(target, property, target);
-      return typeof value === 'function' ? value.bind(target) : value;
-    },
-  });
+  return decorateClaim(strategy, claim);
 }
 
 /** Runs one redemption or rollback, counting it in `stampede_redemptions_total` and timing it. */
