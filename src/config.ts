@@ -69,6 +69,25 @@ const EnvSchema = Type.Object({
     default: 10_000,
     description: 'window of the per-user claim rate limit, ms (Redis-backed when Redis is configured)',
   }),
+  CAMPAIGN_CACHE_ENABLED: Type.Boolean({
+    default: true,
+    description: 'two-level campaign cache (in-process, then Redis); used only when Redis is configured',
+  }),
+  CAMPAIGN_CACHE_L1_TTL_MS: Type.Integer({
+    minimum: 0,
+    default: 10_000,
+    description: 'campaign cache level 1 (in-process LRU) time to live, ms',
+  }),
+  CAMPAIGN_CACHE_L2_TTL_SECONDS: Type.Integer({
+    minimum: 1,
+    default: 1800,
+    description: 'campaign cache level 2 (Redis) time to live, s',
+  }),
+  CAMPAIGN_CACHE_L1_MAX_ENTRIES: Type.Integer({
+    minimum: 1,
+    default: 10_000,
+    description: 'campaigns kept in the in-process cache at most',
+  }),
   LOAD_SHED_RETRY_AFTER_SECONDS: Type.Integer({
     minimum: 1,
     default: 2,
@@ -95,6 +114,8 @@ export interface Config {
   metricsEnabled: boolean;
   /** Load shedding on event-loop delay; `maxEventLoopDelayMs` 0 disables it. */
   loadShedding: { maxEventLoopDelayMs: number; sampleIntervalMs: number; retryAfterSeconds: number };
+  /** The two-level campaign cache (src/campaigns/cache.ts); needs Redis. */
+  campaignCache: { enabled: boolean; l1TtlMs: number; l2TtlSeconds: number; l1MaxEntries: number };
   /** Per-user claim rate limit; `max` 0 disables it. */
   claimRateLimit: { max: number; windowMs: number };
 }
@@ -159,6 +180,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       retryAfterSeconds: parsed.LOAD_SHED_RETRY_AFTER_SECONDS,
     },
     claimRateLimit: { max: parsed.CLAIM_RATE_LIMIT_MAX, windowMs: parsed.CLAIM_RATE_LIMIT_WINDOW_MS },
+    campaignCache: {
+      enabled: parsed.CAMPAIGN_CACHE_ENABLED,
+      l1TtlMs: parsed.CAMPAIGN_CACHE_L1_TTL_MS,
+      l2TtlSeconds: parsed.CAMPAIGN_CACHE_L2_TTL_SECONDS,
+      l1MaxEntries: parsed.CAMPAIGN_CACHE_L1_MAX_ENTRIES,
+    },
   };
 }
 

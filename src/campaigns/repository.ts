@@ -48,6 +48,14 @@ export async function insertCampaign(db: Db, input: NewCampaign): Promise<Campai
 
 const visible = isNull(campaigns.deletedAt);
 
+/**
+ * `updated_at` of a write: the time the row is actually updated (after waiting for its lock, unlike
+ * `now()`, the transaction start), and at least 1 ms after the previous write. So updatedAt in ms
+ * strictly increases in commit order per campaign, and caches and the gate use it as a version.
+ */
+const nextVersion =
+  sql`greatest(clock_timestamp(), ${campaigns.updatedAt} + interval '1 millisecond')` as unknown as Date;
+
 export async function findCampaign(db: Db, id: string): Promise<Campaign | undefined> {
   const rows = await db
     .select()
@@ -108,7 +116,7 @@ export async function updateCampaign(
   id: string,
   changes: CampaignChanges,
 ): Promise<Campaign | undefined> {
-  const set: Partial<typeof campaigns.$inferInsert> = { updatedAt: sql`now()` as unknown as Date };
+  const set: Partial<typeof campaigns.$inferInsert> = { updatedAt: nextVersion };
   if (changes.name !== undefined) set.name = changes.name;
   if (changes.status !== undefined) set.status = changes.status;
   if (changes.totalQuantity !== undefined) set.totalQuantity = changes.totalQuantity;
@@ -135,7 +143,7 @@ export async function updateCampaign(
 export async function softDeleteCampaign(db: Db, id: string): Promise<Campaign | undefined> {
   const rows = await db
     .update(campaigns)
-    .set({ deletedAt: sql`now()` as unknown as Date, updatedAt: sql`now()` as unknown as Date })
+    .set({ deletedAt: sql`now()` as unknown as Date, updatedAt: nextVersion })
     .where(and(eq(campaigns.id, id), visible))
     .returning();
   return rows[0] && campaignFromRow(rows[0]);
