@@ -11,8 +11,10 @@
  *   stock cannot run out during the run;
  * - `claim db-atomic, metrics+logs off`: METRICS_ENABLED=false LOG_LEVEL=silent, to price them;
  * - `claim db-atomic, --workers 2`: node:cluster with two processes, to price one more core.
- * Figures: requests/s, latency p50 and p99 (ms), ratio to the baseline, and the count of
- * non-2xx answers (a row with many is not measuring the happy path). Printed as a table and
+ * Figures: requests/s, latency p50 and p99 (ms), ratio to the baseline, CPU time of the server
+ * processes per request (ms; read from /proc, it prices metrics and logging even when the claim
+ * path is bound by PostgreSQL rather than by Node) and the count of non-2xx answers (a row with
+ * many is not measuring the happy path). Printed as a table and
  * written to bench/results/<ISO date>.json with the machine's description.
  *
  * Options: --duration <s> per row (default 5), --warmup <s> (default 1), --connections <n>
@@ -22,7 +24,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createHmac, randomBytes } from 'node:crypto';
-import { mkdirSync, openSync, writeFileSync } from 'node:fs';
+import { mkdirSync, openSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, freemem, totalmem } from 'node:os';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
@@ -48,6 +50,8 @@ let nextPort = Number(process.env.BENCH_PORT ?? 7320);
 interface Row {
   name: string;
   requestsPerSecond: number;
+  /** CPU time the server's processes spent per request, ms: what metrics and logging cost, unlike req/s, hardly depends on the rest of the machine's load. */
+  cpuMsPerRequest: number;
   p50Ms: number;
   p99Ms: number;
   requests: number;
@@ -74,9 +78,37 @@ async function adminQuery(text: string): Promise<void> {
   }
 }
 
+/** Clock ticks per second of /proc/<pid>/stat times (USER_HZ, 100 on Linux). */
+const TICKS_PER_SECOND = 100;
+
+/** CPU time used so far by process `root` and its descendants (cluster workers), ms. */
+function cpuMs(root: number): number {
+  const stats = new Map<number, { ppid: number; ticks: number }>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const text = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      // Fields after the command name (which may contain spaces) start at field 3.
+      const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
+      stats.set(Number(entry), { ppid: Number(fields[1]), ticks: Number(fields[11]) + Number(fields[12]) });
+    } catch {
+      // the process ended meanwhile
+    }
+  }
+  let ticks = 0;
+  const queue = [root];
+  while (queue.length > 0) {
+    const pid = queue.pop()!;
+    ticks += stats.get(pid)?.ticks ?? 0;
+    for (const [child, stat] of stats) if (stat.ppid === pid) queue.push(child);
+  }
+  return (ticks * 1000) / TICKS_PER_SECOND;
+}
+
 /** A server process under test; its logs go to /dev/null so that writing them is part of the cost. */
 interface Server {
   url: string;
+  pid: number;
   stop(): Promise<void>;
 }
 
@@ -110,6 +142,7 @@ async function startProcess(args: string[], env: Record<string, string>, readyPa
   }
   return {
     url,
+    pid: child.pid!,
     stop: async () => {
       child.kill('SIGTERM');
       const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
@@ -141,19 +174,24 @@ async function load(
   });
 }
 
-async function measure(name: string, url: string, request: Parameters<typeof load>[2]): Promise<Row> {
-  if (WARMUP_S > 0) await load(url, WARMUP_S, request);
-  const result = await load(url, DURATION_S, request);
+async function measure(name: string, server: Server, request: Parameters<typeof load>[2]): Promise<Row> {
+  if (WARMUP_S > 0) await load(server.url, WARMUP_S, request);
+  const cpuBefore = cpuMs(server.pid);
+  const result = await load(server.url, DURATION_S, request);
+  const cpuUsed = cpuMs(server.pid) - cpuBefore;
   const row: Row = {
     name,
     requestsPerSecond: Math.round(result.requests.average),
+    cpuMsPerRequest: +(cpuUsed / Math.max(1, result.requests.total)).toFixed(3),
     p50Ms: result.latency.p50,
     p99Ms: result.latency.p99,
     requests: result.requests.total,
     non2xx: result.non2xx,
     errors: result.errors + result.timeouts,
   };
-  console.error(`  ${name}: ${row.requestsPerSecond} req/s, p99 ${row.p99Ms} ms, non-2xx ${row.non2xx}`);
+  console.error(
+    `  ${name}: ${row.requestsPerSecond} req/s, p99 ${row.p99Ms} ms, ${row.cpuMsPerRequest} CPU ms/req, non-2xx ${row.non2xx}`,
+  );
   return row;
 }
 
@@ -187,7 +225,7 @@ async function measureClaims(
     const campaign = (await created.json()) as { id: string };
     const prefix = randomBytes(4).toString('hex');
     let user = 0;
-    return await measure(name, server.url, {
+    return await measure(name, server, {
       method: 'POST',
       path: `/v1/campaigns/${campaign.id}/claims`,
       headers,
@@ -199,13 +237,14 @@ async function measureClaims(
 }
 
 function printTable(rows: Row[]): void {
-  const header = ['measurement', 'req/s', 'p50 ms', 'p99 ms', 'ratio', 'non-2xx'];
+  const header = ['measurement', 'req/s', 'p50 ms', 'p99 ms', 'ratio', 'CPU ms/req', 'non-2xx'];
   const lines = rows.map((row) => [
     row.name,
     String(row.requestsPerSecond),
     String(row.p50Ms),
     String(row.p99Ms),
     row.ratioToBaseline === undefined ? '' : row.ratioToBaseline.toFixed(3),
+    row.cpuMsPerRequest.toFixed(3),
     String(row.non2xx + row.errors),
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...lines.map((line) => line[i]!.length)));
@@ -225,7 +264,7 @@ async function main(): Promise<void> {
     console.error(`bench: ${DURATION_S} s per row after ${WARMUP_S} s warm-up, ${CONNECTIONS} connections`);
     const noop = await startProcess(['bench/noop-server.ts', String(nextPort)], {}, '/noop');
     try {
-      rows.push(await measure('baseline: Fastify, no work', noop.url, { method: 'GET', path: '/noop' }));
+      rows.push(await measure('baseline: Fastify, no work', noop, { method: 'GET', path: '/noop' }));
     } finally {
       await noop.stop();
     }
@@ -251,16 +290,20 @@ async function main(): Promise<void> {
 
   const baseline = rows[0]!.requestsPerSecond;
   for (const row of rows) row.ratioToBaseline = row.requestsPerSecond / baseline;
-  const byName = (name: string) => rows.find((row) => row.name === name)!.requestsPerSecond;
+  const byName = (name: string) => rows.find((row) => row.name === name)!;
   const on = byName('claim db-atomic');
+  const off = byName('claim db-atomic, metrics+logs off');
   const summary = {
-    metricsAndLoggingCost: 1 - on / byName('claim db-atomic, metrics+logs off'),
-    workers2Gain: byName('claim db-atomic, --workers 2') / on,
+    metricsAndLoggingThroughputCost: 1 - on.requestsPerSecond / off.requestsPerSecond,
+    metricsAndLoggingCpuCost: on.cpuMsPerRequest / off.cpuMsPerRequest - 1,
+    workers2Gain: byName('claim db-atomic, --workers 2').requestsPerSecond / on.requestsPerSecond,
   };
   printTable(rows);
+  const percent = (x: number) => `${(x * 100).toFixed(1)}%`;
   console.log(
-    `\nmetrics+logging cost on the claim path: ${(summary.metricsAndLoggingCost * 100).toFixed(1)}% of throughput` +
-      ` (target <= 10%)\n--workers 2 over one process: x${summary.workers2Gain.toFixed(2)}`,
+    `\nmetrics+logging on the claim path: ${percent(summary.metricsAndLoggingThroughputCost)} of throughput, ` +
+      `${percent(summary.metricsAndLoggingCpuCost)} more CPU per claim (target <= 10%)` +
+      `\n--workers 2 over one process: x${summary.workers2Gain.toFixed(2)} throughput`,
   );
 
   const machine = {

@@ -29,7 +29,8 @@ describe('logs', () => {
     });
     expect(response.headers['x-request-id']).toBe('lb-7f3a.42');
     const ofRequest = records().filter((record) => record.reqId === 'lb-7f3a.42');
-    expect(ofRequest.map((record) => record.msg)).toEqual(['incoming request', 'request completed']);
+    expect(ofRequest.map((record) => record.msg)).toEqual(['request completed']);
+    expect(ofRequest[0]).toMatchObject({ method: 'GET', url: '/healthz', statusCode: 200 });
     expect(ofRequest.every((record) => typeof record.time === 'number' && record.level === 30)).toBe(true);
   });
 
