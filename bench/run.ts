@@ -174,20 +174,36 @@ async function load(
   });
 }
 
-async function measure(name: string, server: Server, request: Parameters<typeof load>[2]): Promise<Row> {
-  if (WARMUP_S > 0) await load(server.url, WARMUP_S, request);
+type LoadRequest = Parameters<typeof load>[2];
+
+/** One slice of load on a server: what autocannon saw and the CPU the server used meanwhile. */
+interface Slice {
+  result: autocannon.Result;
+  cpuMs: number;
+}
+
+async function slice(server: Server, request: LoadRequest, seconds: number): Promise<Slice> {
   const cpuBefore = cpuMs(server.pid);
-  const result = await load(server.url, DURATION_S, request);
-  const cpuUsed = cpuMs(server.pid) - cpuBefore;
+  const result = await load(server.url, seconds, request);
+  return { result, cpuMs: cpuMs(server.pid) - cpuBefore };
+}
+
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+
+/** A row from one or more slices: throughput and CPU over all of them, latency as the median slice's. */
+function rowOf(name: string, slices: Slice[]): Row {
+  const requests = slices.reduce((sum, s) => sum + s.result.requests.total, 0);
+  const seconds = slices.reduce((sum, s) => sum + s.result.duration, 0);
+  const cpu = slices.reduce((sum, s) => sum + s.cpuMs, 0);
   const row: Row = {
     name,
-    requestsPerSecond: Math.round(result.requests.average),
-    cpuMsPerRequest: +(cpuUsed / Math.max(1, result.requests.total)).toFixed(3),
-    p50Ms: result.latency.p50,
-    p99Ms: result.latency.p99,
-    requests: result.requests.total,
-    non2xx: result.non2xx,
-    errors: result.errors + result.timeouts,
+    requestsPerSecond: Math.round(requests / seconds),
+    cpuMsPerRequest: +(cpu / Math.max(1, requests)).toFixed(3),
+    p50Ms: median(slices.map((s) => s.result.latency.p50)),
+    p99Ms: median(slices.map((s) => s.result.latency.p99)),
+    requests,
+    non2xx: slices.reduce((sum, s) => sum + s.result.non2xx, 0),
+    errors: slices.reduce((sum, s) => sum + s.result.errors + s.result.timeouts, 0),
   };
   console.error(
     `  ${name}: ${row.requestsPerSecond} req/s, p99 ${row.p99Ms} ms, ${row.cpuMsPerRequest} CPU ms/req, non-2xx ${row.non2xx}`,
@@ -195,16 +211,53 @@ async function measure(name: string, server: Server, request: Parameters<typeof 
   return row;
 }
 
-/** Measures claims on a fresh campaign of a `stampede serve` started with `env` and `args`. */
-async function measureClaims(
+async function measure(name: string, server: Server, request: LoadRequest): Promise<Row> {
+  if (WARMUP_S > 0) await load(server.url, WARMUP_S, request);
+  return rowOf(name, [await slice(server, request, DURATION_S)]);
+}
+
+/**
+ * Measures several servers in turns (A B A B …, `rounds` each, DURATION_S split between them), so
+ * that a change in the rest of the machine's load hits all of them alike: for on/off comparisons.
+ */
+async function measureInTurns(
+  targets: { name: string; server: Server; request: LoadRequest }[],
+  rounds: number,
+) {
+  for (const target of targets) if (WARMUP_S > 0) await load(target.server.url, WARMUP_S, target.request);
+  const slices = targets.map(() => [] as Slice[]);
+  const seconds = Math.max(1, Math.round(DURATION_S / rounds));
+  for (let round = 0; round < rounds; round++) {
+    for (const [i, target] of targets.entries())
+      slices[i]!.push(await slice(target.server, target.request, seconds));
+  }
+  return targets.map((target, i) => rowOf(target.name, slices[i]!));
+}
+
+interface ClaimTarget {
+  name: string;
+  server: Server;
+  request: LoadRequest;
+}
+
+/** Starts `stampede serve` with `env` and `args` and creates a campaign whose stock cannot run out. */
+async function startClaimTarget(
   name: string,
   databaseUrl: string,
   env: Record<string, string>,
   args: string[] = [],
-) {
+): Promise<ClaimTarget> {
   const server = await startProcess(
     ['src/main.ts', 'serve', '--workers', '1', ...args],
-    { DATABASE_URL: databaseUrl, JWT_SECRET, LOG_LEVEL: 'info', ...env },
+    // No load shedding: a 503 would end a request early and flatter the throughput.
+    {
+      DATABASE_URL: databaseUrl,
+      JWT_SECRET,
+      LOG_LEVEL: 'info',
+      DB_POOL_SIZE: '10',
+      LOAD_SHED_MAX_EVENT_LOOP_DELAY_MS: '0',
+      ...env,
+    },
     '/healthz',
   );
   try {
@@ -225,14 +278,34 @@ async function measureClaims(
     const campaign = (await created.json()) as { id: string };
     const prefix = randomBytes(4).toString('hex');
     let user = 0;
-    return await measure(name, server, {
-      method: 'POST',
-      path: `/v1/campaigns/${campaign.id}/claims`,
-      headers,
-      body: () => `{"userId":"u-${prefix}-${user++}"}`,
-    });
-  } finally {
+    return {
+      name,
+      server,
+      request: {
+        method: 'POST',
+        path: `/v1/campaigns/${campaign.id}/claims`,
+        headers,
+        body: () => `{"userId":"u-${prefix}-${user++}"}`,
+      },
+    };
+  } catch (error) {
     await server.stop();
+    throw error;
+  }
+}
+
+/** Measures claims on one server started by {@link startClaimTarget}, then stops it. */
+async function measureClaims(
+  name: string,
+  databaseUrl: string,
+  env: Record<string, string>,
+  args: string[] = [],
+) {
+  const target = await startClaimTarget(name, databaseUrl, env, args);
+  try {
+    return await measure(name, target.server, target.request);
+  } finally {
+    await target.server.stop();
   }
 }
 
@@ -268,22 +341,32 @@ async function main(): Promise<void> {
     } finally {
       await noop.stop();
     }
-    for (const strategy of ['db-atomic', 'db-lock']) {
-      rows.push(await measureClaims(`claim ${strategy}`, databaseUrl, { ISSUANCE_STRATEGY: strategy }));
+    rows.push(await measureClaims('claim db-lock', databaseUrl, { ISSUANCE_STRATEGY: 'db-lock' }));
+    // db-atomic with and without metrics+logs, and with two workers, measured in turns.
+    const targets: ClaimTarget[] = [];
+    try {
+      targets.push(
+        await startClaimTarget('claim db-atomic', databaseUrl, { ISSUANCE_STRATEGY: 'db-atomic' }),
+      );
+      targets.push(
+        await startClaimTarget('claim db-atomic, metrics+logs off', databaseUrl, {
+          ISSUANCE_STRATEGY: 'db-atomic',
+          METRICS_ENABLED: 'false',
+          LOG_LEVEL: 'silent',
+        }),
+      );
+      targets.push(
+        await startClaimTarget(
+          'claim db-atomic, --workers 2',
+          databaseUrl,
+          { ISSUANCE_STRATEGY: 'db-atomic' },
+          ['--workers', '2'],
+        ),
+      );
+      rows.push(...(await measureInTurns(targets, 3)));
+    } finally {
+      for (const target of targets) await target.server.stop();
     }
-    rows.push(
-      await measureClaims('claim db-atomic, metrics+logs off', databaseUrl, {
-        ISSUANCE_STRATEGY: 'db-atomic',
-        METRICS_ENABLED: 'false',
-        LOG_LEVEL: 'silent',
-      }),
-    );
-    rows.push(
-      await measureClaims('claim db-atomic, --workers 2', databaseUrl, { ISSUANCE_STRATEGY: 'db-atomic' }, [
-        '--workers',
-        '2',
-      ]),
-    );
   } finally {
     await adminQuery(`DROP DATABASE IF EXISTS ${databaseName} WITH (FORCE)`);
   }
