@@ -1,5 +1,7 @@
 /** `stampede serve`: migrates the database, then serves the API until SIGINT/SIGTERM. */
 import type { Command } from 'commander';
+import { ArchiveScheduler } from '../archive/scheduler.js';
+import { resumeCodeJobs } from '../codes/jobs.js';
 import { loadConfig } from '../config.js';
 import { buildApp } from '../http/app.js';
 import { onShutdownSignal, startServer } from '../http/server.js';
@@ -18,6 +20,17 @@ export function registerServe(program: Command): void {
           database: runtime.database,
           logger: { level: config.logLevel },
         });
+        const { db } = runtime.database;
+        const resumed = await resumeCodeJobs(db, app.services.jobs);
+        if (resumed.length > 0)
+          app.log.warn({ jobs: resumed.map((job) => job.id) }, 'resumed code generation jobs');
+        const archival = new ArchiveScheduler(db, {
+          afterSeconds: config.archiveAfterSeconds,
+          intervalSeconds: config.archiveIntervalSeconds,
+          onRun: (report) => app.log.info({ archive: report }, 'archival ran'),
+          onError: (error) => app.log.error({ err: error }, 'archival failed'),
+        });
+        archival.start();
         const server = await startServer(app, config.host, config.port);
         app.log.info(
           {
@@ -30,6 +43,7 @@ export function registerServe(program: Command): void {
         );
         onShutdownSignal(async (signal) => {
           app.log.info({ signal }, 'shutting down');
+          await archival.stop();
           await server.close();
           await runtime.close();
         });

@@ -225,7 +225,10 @@ export const archivedCoupons = pgTable(
     data: jsonb('data').notNull(),
     archivedAt: archivedAt(),
   },
-  (t) => [index('archived_coupons_code_idx').on(t.code), index('archived_coupons_campaign_idx').on(t.campaignId)],
+  (t) => [
+    index('archived_coupons_code_idx').on(t.code),
+    index('archived_coupons_campaign_idx').on(t.campaignId),
+  ],
 );
 
 export const archivedRedemptions = pgTable(

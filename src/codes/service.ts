@@ -1,0 +1,91 @@
+/**
+ * Code generation use case: validate, check the stock, then insert batches of random codes until
+ * `count` new codes exist, drawing again as many codes as collided with existing ones.
+ *
+ * Generated codes are owner-less coupons of the campaign (status `issued`, no user): they count
+ * against the campaign's stock (`issued_count`), so a campaign never holds more coupons than its
+ * total quantity, whichever way they were made. Each batch commits on its own; a run stopped
+ * part-way keeps the codes of its committed batches and its job's `done` says how many
+ * (src/jobs/store.ts), which is what lets a job resume.
+ */
+import type { Db } from '../db/client.js';
+import { pgError, SQLSTATE } from '../db/client.js';
+import { DomainError, invalidField } from '../errors.js';
+import { assertCodeOptions, type CodeOptions, generateCodes } from './generator.js';
+import { insertCodeBatch, remainingStock } from './repository.js';
+
+/** Codes per INSERT statement (and per transaction). */
+export const CODE_BATCH_SIZE = 10_000;
+/** The most codes one request may ask for. */
+export const MAX_CODES_PER_REQUEST = 10_000_000;
+/** Requests up to this count run synchronously; larger ones become a job. */
+export const SYNC_CODES_LIMIT = 10_000;
+/** Consecutive batches that may insert nothing before the code space is declared exhausted. */
+const MAX_EMPTY_BATCHES = 5;
+
+export interface GenerateRequest {
+  campaignId: string;
+  count: number;
+  options: CodeOptions;
+}
+
+/**
+ * Validates a request: count within 1..{@link MAX_CODES_PER_REQUEST}, code options, and a
+ * campaign that exists with enough stock left.
+ * @throws DomainError `validation-failed` (naming the field) or `not-found`.
+ */
+export async function checkGenerateRequest(db: Db, request: GenerateRequest): Promise<void> {
+  if (!Number.isInteger(request.count) || request.count < 1 || request.count > MAX_CODES_PER_REQUEST) {
+    throw invalidField('body/count', `must be an integer from 1 to ${MAX_CODES_PER_REQUEST}`);
+  }
+  assertCodeOptions(request.options, request.count);
+  const remaining = await remainingStock(db, request.campaignId);
+  if (remaining === undefined)
+    throw new DomainError('not-found', `campaign ${request.campaignId} does not exist`);
+  if (request.count > remaining) {
+    throw invalidField('body/count', `exceeds the campaign's remaining stock of ${remaining}`);
+  }
+}
+
+/**
+ * Inserts `count` new codes in batches of {@link CODE_BATCH_SIZE}.
+ * @param progress.jobId advanced in each batch's transaction when given.
+ * @param progress.onBatch called after each committed batch with the codes made so far.
+ * @param progress.signal stops the run between batches.
+ * @returns the number of codes inserted (less than `count` only when stopped by `signal`).
+ * @throws DomainError `sold-out` when the stock ran out meanwhile (claims took it),
+ *   `not-found` when the campaign was deleted meanwhile, `internal` when the code space is exhausted.
+ */
+export async function generateCampaignCodes(
+  db: Db,
+  request: GenerateRequest,
+  progress: { jobId?: string; onBatch?: (done: number) => void; signal?: AbortSignal } = {},
+): Promise<number> {
+  let done = 0;
+  let emptyBatches = 0;
+  while (done < request.count && !progress.signal?.aborted) {
+    const codes = generateCodes(request.options, Math.min(CODE_BATCH_SIZE, request.count - done));
+    let inserted: number;
+    try {
+      inserted = await insertCodeBatch(db, request.campaignId, codes, progress.jobId);
+    } catch (error) {
+      if (pgError(error)?.code === SQLSTATE.checkViolation) {
+        throw new DomainError('sold-out', 'the campaign stock ran out while codes were generated');
+      }
+      throw error;
+    }
+    if (inserted === 0) {
+      if ((await remainingStock(db, request.campaignId)) === undefined) {
+        throw new DomainError('not-found', `campaign ${request.campaignId} was deleted`);
+      }
+      if (++emptyBatches >= MAX_EMPTY_BATCHES) {
+        throw new DomainError('internal', 'the code space is exhausted: every new code collided');
+      }
+    } else {
+      emptyBatches = 0;
+    }
+    done += inserted;
+    progress.onBatch?.(done);
+  }
+  return done;
+}
