@@ -78,7 +78,7 @@ export async function nextBatch(
       sql`SELECT r.id, c.issued_at::text AS at, c.id AS coupon_id
           FROM coupons c JOIN redemptions r ON r.coupon_id = c.id
           WHERE c.campaign_id = ${campaignId} ${from}
-          ORDER BY c.issued_at DESC, c.id DESC LIMIT ${ARCHIVE_BATCH_SIZE}`,
+          ORDER BY c.issued_at DESC NULLS LAST, c.id DESC NULLS LAST LIMIT ${ARCHIVE_BATCH_SIZE}`,
     );
     const last = rows[rows.length - 1];
     return { ids: rows.map((row) => row.id), ...(last ? { last: { at: last.at, id: last.coupon_id } } : {}) };

@@ -85,6 +85,6 @@ export async function codesPage(
     db,
     sql`SELECT id, code, status, issued_at::text AS issued_at, expires_at, redeemed_at FROM coupons
         WHERE campaign_id = ${campaignId} AND code IS NOT NULL ${position}
-        ORDER BY issued_at DESC, id DESC LIMIT ${limit}`,
+        ORDER BY issued_at DESC NULLS LAST, id DESC NULLS LAST LIMIT ${limit}`,
   );
 }

@@ -14,6 +14,9 @@
  * hashed subplan over the few deleted campaigns, evaluated as a filter, which keeps the plan an
  * ordered index scan (an EXISTS join could be reordered into a full scan).
  *
+ * `DESC NULLS LAST` spells out the indexes' order (Drizzle's `.desc()`): a bare `DESC` means
+ * NULLS FIRST in PostgreSQL, which no index matches, and the planner would sort instead.
+ *
  * The cursor carries the sort timestamp as PostgreSQL text, with its microseconds: a JS Date
  * (milliseconds) would skip or repeat rows sharing a millisecond, e.g. a batch of generated codes.
  */
@@ -94,7 +97,7 @@ export function searchQuery(filters: CouponSearch, limit: number, after?: Search
   if (after) conditions.push(sql`(${sortColumn}, c.id) < (${after.at}::timestamptz, ${after.id}::uuid)`);
   return sql`SELECT ${COLUMNS}, ${sortColumn}::text AS sort_at FROM coupons c
              WHERE ${sql.join(conditions, sql` AND `)}
-             ORDER BY ${sortColumn} DESC, c.id DESC LIMIT ${limit}`;
+             ORDER BY ${sortColumn} DESC NULLS LAST, c.id DESC NULLS LAST LIMIT ${limit}`;
 }
 
 /** `expired` is derived: stored `issued` with `expires_at` in the past. */
