@@ -4,7 +4,11 @@
  */
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { codeOptions } from '../../src/codes/generator.js';
+import { resumeCodeJobs } from '../../src/codes/jobs.js';
+import { generateCampaignCodes } from '../../src/codes/service.js';
 import { queryRows } from '../../src/db/client.js';
+import { insertJob } from '../../src/jobs/store.js';
 import { bearer, createCampaign, createTestApp, problemOf, rowCounts, type TestApp } from '../helpers/app.js';
 import { ENGINES } from '../helpers/database.js';
 
@@ -49,6 +53,32 @@ describe.each(ENGINES)('codes on %s', (engine) => {
           FROM coupons WHERE campaign_id = ${campaign.id}`,
     );
     expect(stats).toEqual({ n: 100_000, distinct_codes: 100_000, bad: 0, issued: 100_000 });
+  });
+
+  it('resumes a code job whose process died and ends with exactly the count asked for', async () => {
+    const campaign = await createCampaign(t, { totalQuantity: 30_000 });
+    const request = { campaignId: campaign.id, count: 25_000, options: codeOptions({}) };
+    const job = await insertJob(t.database.db, {
+      kind: 'generate-codes',
+      params: { campaignId: campaign.id, options: request.options },
+      total: request.count,
+    });
+    // The "dead" process committed 12,000 codes (with the job's progress), then vanished.
+    await generateCampaignCodes(t.database.db, { ...request, count: 12_000 }, { jobId: job!.id });
+    await t.database.db.execute(sql`UPDATE jobs SET updated_at = now() - interval '2 minutes' WHERE id = ${job!.id}`);
+
+    const resumed = await resumeCodeJobs(t.database.db, t.app.services.jobs);
+    expect(resumed.map((r) => [r.id, r.done])).toEqual([[job!.id, 12_000]]);
+    await t.app.services.jobs.idle();
+    const finished = await t.app.inject({ url: `/v1/jobs/${job!.id}`, headers: bearer(t.adminToken) });
+    expect(finished.json()).toMatchObject({ status: 'succeeded', done: 25_000 });
+    const [stored] = await queryRows<{ n: number; issued: number }>(
+      t.database.db,
+      sql`SELECT count(*)::int AS n, (SELECT issued_count FROM campaigns WHERE id = ${campaign.id}) AS issued
+          FROM coupons WHERE campaign_id = ${campaign.id}`,
+    );
+    expect(stored).toEqual({ n: 25_000, issued: 25_000 });
+    expect(await resumeCodeJobs(t.database.db, t.app.services.jobs)).toEqual([]);
   });
 
   it('generates small counts synchronously with the prefix and charset asked for', async () => {
