@@ -1,29 +1,43 @@
 /**
  * Code SQL: bulk insertion of generated codes and their export.
  *
- * A batch is one statement (so one transaction): the codes go in through `unnest` of one array
- * parameter, `ON CONFLICT (code) DO NOTHING` drops the ones that collide with existing codes
+ * A batch is one statement (so one transaction): the codes and their time-ordered ids (./ids.ts)
+ * go in through `unnest` of two array parameters, `ON CONFLICT (code) DO NOTHING` drops the ones that collide with existing codes
  * (the caller draws that many again), the campaign's `issued_count` grows by the number
  * inserted (CHECK campaigns_issued_within_stock refuses a batch beyond the stock), and the job's
  * progress advances — all or nothing.
  */
 import { sql } from 'drizzle-orm';
 import { type Db, queryRows } from '../db/client.js';
+import { type CodeOptions, generateCodes } from './generator.js';
+import { timeOrderedIds } from './ids.js';
+
+/** Codes to insert and their coupon ids (same length). */
+export interface CodeBatch {
+  codes: string[];
+  ids: string[];
+}
+
+/** A batch of `count` new random codes with time-ordered ids. */
+export function prepareCodeBatch(options: CodeOptions, count: number): CodeBatch {
+  return { codes: generateCodes(options, count), ids: timeOrderedIds(count) };
+}
 
 /**
- * Inserts `codes` as owner-less `issued` coupons of `campaignId`; returns how many were new.
+ * Inserts the batch's codes as owner-less `issued` coupons of `campaignId`; returns how many were new.
  * Codes equal to a campaign's shared code are skipped like collisions. The coupons' expiry
  * follows the campaign's validity, as for issued coupons. 0 when the campaign is deleted or unknown.
- * @param codes strings of [0-9A-Za-z_-] only (they are written into an array literal).
+ * @param batch codes of [0-9A-Za-z_-] only (they are written into an array literal).
  * @throws the PostgreSQL check violation campaigns_issued_within_stock when the stock is exceeded.
  */
 export async function insertCodeBatch(
   db: Db,
   campaignId: string,
-  codes: string[],
+  batch: CodeBatch,
   jobId?: string,
 ): Promise<number> {
-  const array = `{${codes.join(',')}}`;
+  const array = `{${batch.codes.join(',')}}`;
+  const ids = `{${batch.ids.join(',')}}`;
   const rows = await queryRows<{ inserted: number }>(
     db,
     sql`WITH k AS (
@@ -31,8 +45,8 @@ export async function insertCodeBatch(
           FROM campaigns WHERE id = ${campaignId} AND deleted_at IS NULL
         ), inserted AS (
           INSERT INTO coupons (id, campaign_id, code, status, expires_at)
-          SELECT gen_random_uuid(), k.id, u.code, 'issued', k.expires_at
-          FROM unnest(${array}::text[]) AS u(code) CROSS JOIN k
+          SELECT u.id, k.id, u.code, 'issued', k.expires_at
+          FROM unnest(${ids}::uuid[], ${array}::text[]) AS u(id, code) CROSS JOIN k
           WHERE NOT EXISTS (SELECT 1 FROM campaigns s WHERE s.shared_code = u.code)
           ON CONFLICT (code) DO NOTHING
           RETURNING 1

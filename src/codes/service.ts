@@ -11,8 +11,8 @@
 import type { Db } from '../db/client.js';
 import { pgError, SQLSTATE } from '../db/client.js';
 import { DomainError, invalidField } from '../errors.js';
-import { assertCodeOptions, type CodeOptions, generateCodes } from './generator.js';
-import { insertCodeBatch, remainingStock } from './repository.js';
+import { assertCodeOptions, type CodeOptions } from './generator.js';
+import { type CodeBatch, insertCodeBatch, prepareCodeBatch, remainingStock } from './repository.js';
 
 /** Codes per INSERT statement (and per transaction). */
 export const CODE_BATCH_SIZE = 10_000;
@@ -63,11 +63,20 @@ export async function generateCampaignCodes(
 ): Promise<number> {
   let done = 0;
   let emptyBatches = 0;
-  while (done < request.count && !progress.signal?.aborted) {
-    const codes = generateCodes(request.options, Math.min(CODE_BATCH_SIZE, request.count - done));
+  // The next batch is made while the database inserts the current one (generation is CPU work
+  // on this thread, the insert waits on I/O); collisions are made up by the batches that follow.
+  let next: CodeBatch | undefined = prepareCodeBatch(
+    request.options,
+    Math.min(CODE_BATCH_SIZE, request.count),
+  );
+  while (next && !progress.signal?.aborted) {
+    const batch: CodeBatch = next;
+    const pending = insertCodeBatch(db, request.campaignId, batch, progress.jobId);
+    const ahead = request.count - done - batch.codes.length;
+    next = ahead > 0 ? prepareCodeBatch(request.options, Math.min(CODE_BATCH_SIZE, ahead)) : undefined;
     let inserted: number;
     try {
-      inserted = await insertCodeBatch(db, request.campaignId, codes, progress.jobId);
+      inserted = await pending;
     } catch (error) {
       if (pgError(error)?.code === SQLSTATE.checkViolation) {
         throw new DomainError('sold-out', 'the campaign stock ran out while codes were generated');
@@ -86,6 +95,8 @@ export async function generateCampaignCodes(
     }
     done += inserted;
     progress.onBatch?.(done);
+    const missing = request.count - done - (next?.codes.length ?? 0);
+    if (missing > 0 && !next) next = prepareCodeBatch(request.options, Math.min(CODE_BATCH_SIZE, missing));
   }
   return done;
 }

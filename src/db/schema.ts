@@ -110,12 +110,22 @@ export const coupons = pgTable(
     redeemedAt: timestamp('redeemed_at', { withTimezone: true }),
   },
   (t) => [
-    uniqueIndex('coupons_user_slot_unique').on(t.campaignId, t.userId, t.userSlot),
+    // Partial (owned coupons only): owner-less generated codes never conflict here anyway (NULLs
+    // are distinct), and skipping them keeps bulk code generation off these two indexes.
+    uniqueIndex('coupons_user_slot_unique')
+      .on(t.campaignId, t.userId, t.userSlot)
+      .where(sql`${t.userId} IS NOT NULL`),
     uniqueIndex('coupons_code_unique').on(t.code),
-    index('coupons_user_issued_idx').on(t.userId, t.issuedAt.desc(), t.id.desc()),
+    index('coupons_user_issued_idx')
+      .on(t.userId, t.issuedAt.desc(), t.id.desc())
+      .where(sql`${t.userId} IS NOT NULL`),
     index('coupons_campaign_issued_idx').on(t.campaignId, t.issuedAt.desc(), t.id.desc()),
     // Coupon search (src/coupons/search.ts): one index per filter, each in the keyset order.
-    index('coupons_status_issued_idx').on(t.status, t.issuedAt.desc(), t.id.desc()),
+    // Only the settled statuses: `issued` (most rows, and every new code) is served by
+    // coupons_issued_idx with a filter, so inserting codes does not touch this index.
+    index('coupons_status_issued_idx')
+      .on(t.status, t.issuedAt.desc(), t.id.desc())
+      .where(sql`${t.status} IN ('redeemed', 'revoked')`),
     index('coupons_issued_idx').on(t.issuedAt.desc(), t.id.desc()),
     index('coupons_redeemed_idx')
       .on(t.redeemedAt.desc(), t.id.desc())

@@ -9,8 +9,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ArchiveScheduler } from '../../src/archive/scheduler.js';
 import { type ArchiveReport, runArchive } from '../../src/archive/service.js';
 import { type Db, queryRows } from '../../src/db/client.js';
-import { ENGINES } from '../helpers/database.js';
 import { bearer, createCampaign, createTestApp, type TestApp } from '../helpers/app.js';
+import { ENGINES } from '../helpers/database.js';
 
 const DAY = 86_400;
 const AFTER = 180 * DAY;
@@ -132,7 +132,10 @@ describe.each(ENGINES)('archival on %s', (engine) => {
       sql`SELECT code FROM coupons WHERE campaign_id = ${campaignId} AND status = 'redeemed'`,
     );
     await runArchive(t.database.db, { afterSeconds: AFTER });
-    const found = await t.app.inject({ url: `/v1/archive/coupons?code=${redeemed!.code}`, headers: bearer(t.adminToken) });
+    const found = await t.app.inject({
+      url: `/v1/archive/coupons?code=${redeemed!.code}`,
+      headers: bearer(t.adminToken),
+    });
     expect(found.statusCode).toBe(200);
     expect(found.json().items).toEqual([
       {
@@ -140,9 +143,15 @@ describe.each(ENGINES)('archival on %s', (engine) => {
         archivedAt: expect.any(String),
       },
     ]);
-    const live = await t.app.inject({ url: `/v1/coupons?code=${redeemed!.code}`, headers: bearer(t.adminToken) });
+    const live = await t.app.inject({
+      url: `/v1/coupons?code=${redeemed!.code}`,
+      headers: bearer(t.adminToken),
+    });
     expect(live.json().items).toEqual([]);
-    const none = await t.app.inject({ url: '/v1/archive/coupons?code=NEVERISSUED', headers: bearer(t.adminToken) });
+    const none = await t.app.inject({
+      url: '/v1/archive/coupons?code=NEVERISSUED',
+      headers: bearer(t.adminToken),
+    });
     expect(none.json().items).toEqual([]);
   });
 
@@ -150,7 +159,11 @@ describe.each(ENGINES)('archival on %s', (engine) => {
     const campaignId = await deletedCampaign(40, 4, 200);
     const before = await placement(t.database.db, [campaignId]);
     const report = await runArchive(t.database.db, { afterSeconds: AFTER, dryRun: true });
-    expect(report).toEqual({ dryRun: true, campaigns: 1, rows: { redemptions: 4, coupons: 40, campaigns: 1 } });
+    expect(report).toEqual({
+      dryRun: true,
+      campaigns: 1,
+      rows: { redemptions: 4, coupons: 40, campaigns: 1 },
+    });
     expect(await placement(t.database.db, [campaignId])).toEqual(before);
     await runArchive(t.database.db, { afterSeconds: AFTER });
   });
@@ -175,7 +188,8 @@ describe.each(ENGINES)('archival on %s', (engine) => {
     await inFirstBatch;
     // On PGlite (one connection) the second run must not wait on the first's open transaction:
     // it is checked once the first has reached its batch and released it.
-    const second = engine === 'postgres' ? await runArchive(t.database.db, { afterSeconds: AFTER }) : undefined;
+    const second =
+      engine === 'postgres' ? await runArchive(t.database.db, { afterSeconds: AFTER }) : undefined;
     release();
     const done = await first;
     if (second) expect(second.skipped).toBe('already-running');

@@ -65,7 +65,9 @@ describe.each(ENGINES)('codes on %s', (engine) => {
     });
     // The "dead" process committed 12,000 codes (with the job's progress), then vanished.
     await generateCampaignCodes(t.database.db, { ...request, count: 12_000 }, { jobId: job!.id });
-    await t.database.db.execute(sql`UPDATE jobs SET updated_at = now() - interval '2 minutes' WHERE id = ${job!.id}`);
+    await t.database.db.execute(
+      sql`UPDATE jobs SET updated_at = now() - interval '2 minutes' WHERE id = ${job!.id}`,
+    );
 
     const resumed = await resumeCodeJobs(t.database.db, t.app.services.jobs);
     expect(resumed.map((r) => [r.id, r.done])).toEqual([[job!.id, 12_000]]);
