@@ -5,7 +5,11 @@ import { resumeCodeJobs } from '../codes/jobs.js';
 import { loadConfig } from '../config.js';
 import { buildApp } from '../http/app.js';
 import { onShutdownSignal, startServer } from '../http/server.js';
+import { purgeExpiredKeys } from '../idempotency/store.js';
 import { openRuntime } from '../runtime.js';
+
+/** How often expired idempotency keys are deleted, ms. */
+const PURGE_INTERVAL_MS = 3_600_000;
 
 export function registerServe(program: Command): void {
   program
@@ -41,9 +45,15 @@ export function registerServe(program: Command): void {
           },
           'stampede is serving',
         );
+        const purge = setInterval(() => {
+          purgeExpiredKeys(runtime.database.db).catch((err) =>
+            app.log.warn({ err }, 'idempotency key purge failed'),
+          );
+        }, PURGE_INTERVAL_MS).unref();
         onShutdownSignal(async (signal) => {
           app.log.info({ signal }, 'shutting down');
           await archival.stop();
+          clearInterval(purge);
           await server.close();
           await runtime.close();
         });
