@@ -6,6 +6,7 @@ import { loadConfig } from '../config.js';
 import { buildApp } from '../http/app.js';
 import { onShutdownSignal, startServer } from '../http/server.js';
 import { purgeExpiredKeys } from '../idempotency/store.js';
+import { STALE_AFTER_SECONDS } from '../jobs/store.js';
 import { openRuntime } from '../runtime.js';
 
 /** How often expired idempotency keys are deleted, ms. */
@@ -25,9 +26,18 @@ export function registerServe(program: Command): void {
           logger: { level: config.logLevel },
         });
         const { db } = runtime.database;
-        const resumed = await resumeCodeJobs(db, app.services.jobs);
-        if (resumed.length > 0)
-          app.log.warn({ jobs: resumed.map((job) => job.id) }, 'resumed code generation jobs');
+        // Code jobs of a process that died (or was stopped) resume here, at start and then
+        // whenever one's heartbeat goes stale, so a quick restart does not strand a job.
+        const resume = () =>
+          resumeCodeJobs(db, app.services.jobs).then(
+            (jobs) => {
+              if (jobs.length > 0)
+                app.log.warn({ jobs: jobs.map((job) => job.id) }, 'resumed code generation jobs');
+            },
+            (err) => app.log.warn({ err }, 'resuming code generation jobs failed'),
+          );
+        await resume();
+        const resumeTimer = setInterval(resume, STALE_AFTER_SECONDS * 1000).unref();
         const archival = new ArchiveScheduler(db, {
           afterSeconds: config.archiveAfterSeconds,
           intervalSeconds: config.archiveIntervalSeconds,
@@ -54,6 +64,7 @@ export function registerServe(program: Command): void {
           app.log.info({ signal }, 'shutting down');
           await archival.stop();
           clearInterval(purge);
+          clearInterval(resumeTimer);
           await server.close();
           await runtime.close();
         });

@@ -3,7 +3,7 @@
  *
  * The job's `done` advances inside each batch's transaction, so it always equals the codes the
  * job really inserted. When the process dies mid-run, the job stays `running` and its heartbeat
- * ages; the next `stampede serve` to start ({@link resumeCodeJobs}) takes it over and generates
+ * ages; a running `stampede serve` (at start, then every minute: {@link resumeCodeJobs}) takes it over and generates
  * the missing `total − done` codes — no code is lost or made twice beyond the requested count.
  */
 import type { Db } from '../db/client.js';
