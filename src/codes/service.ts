@@ -48,10 +48,20 @@ export async function checkGenerateRequest(db: Db, request: GenerateRequest): Pr
 }
 
 /**
- * Inserts `count` new codes in batches of {@link CODE_BATCH_SIZE}.
+ * Batches in flight at once. Two statements overlap on PostgreSQL (one backend each: one inserts
+ * while the other commits, and this thread generates codes meanwhile); their only common row is
+ * the campaign's, locked by the short `issued_count` update at the end of each statement. PGlite
+ * runs them one after the other.
+ */
+export const CODE_BATCH_CONCURRENCY = 2;
+
+/**
+ * Inserts `count` new codes in batches of {@link CODE_BATCH_SIZE}, {@link CODE_BATCH_CONCURRENCY}
+ * at a time.
  * @param progress.jobId advanced in each batch's transaction when given.
  * @param progress.onBatch called after each committed batch with the codes made so far.
  * @param progress.signal stops the run between batches.
+ * @param progress.concurrency batches in flight (default {@link CODE_BATCH_CONCURRENCY}).
  * @returns the number of codes inserted (less than `count` only when stopped by `signal`).
  * @throws DomainError `sold-out` when the stock ran out meanwhile (claims took it),
  *   `not-found` when the campaign was deleted meanwhile, `internal` when the code space is exhausted.
@@ -59,44 +69,66 @@ export async function checkGenerateRequest(db: Db, request: GenerateRequest): Pr
 export async function generateCampaignCodes(
   db: Db,
   request: GenerateRequest,
-  progress: { jobId?: string; onBatch?: (done: number) => void; signal?: AbortSignal } = {},
+  progress: {
+    jobId?: string;
+    onBatch?: (done: number) => void;
+    signal?: AbortSignal;
+    concurrency?: number;
+  } = {},
 ): Promise<number> {
   let done = 0;
+  // Codes in committed or in-flight batches; a batch gives back what collided, which a later
+  // batch (of any lane) then draws again.
+  let planned = 0;
   let emptyBatches = 0;
-  // The next batch is made while the database inserts the current one (generation is CPU work
-  // on this thread, the insert waits on I/O); collisions are made up by the batches that follow.
-  let next: CodeBatch | undefined = prepareCodeBatch(
-    request.options,
-    Math.min(CODE_BATCH_SIZE, request.count),
+  let failed = false;
+
+  const lane = async (): Promise<void> => {
+    while (!failed && !progress.signal?.aborted) {
+      const size = Math.min(CODE_BATCH_SIZE, request.count - planned);
+      if (size <= 0) return;
+      planned += size;
+      const inserted = await insertBatch(
+        db,
+        request.campaignId,
+        prepareCodeBatch(request.options, size),
+        progress.jobId,
+      );
+      planned -= size - inserted;
+      done += inserted;
+      if (inserted === 0) {
+        if ((await remainingStock(db, request.campaignId)) === undefined) {
+          throw new DomainError('not-found', `campaign ${request.campaignId} was deleted`);
+        }
+        if (++emptyBatches >= MAX_EMPTY_BATCHES) {
+          throw new DomainError('internal', 'the code space is exhausted: every new code collided');
+        }
+      } else {
+        emptyBatches = 0;
+      }
+      progress.onBatch?.(done);
+    }
+  };
+  const lanes = await Promise.allSettled(
+    Array.from({ length: progress.concurrency ?? CODE_BATCH_CONCURRENCY }, () =>
+      lane().catch((error: unknown) => {
+        failed = true;
+        throw error;
+      }),
+    ),
   );
-  while (next && !progress.signal?.aborted) {
-    const batch: CodeBatch = next;
-    const pending = insertCodeBatch(db, request.campaignId, batch, progress.jobId);
-    const ahead = request.count - done - batch.codes.length;
-    next = ahead > 0 ? prepareCodeBatch(request.options, Math.min(CODE_BATCH_SIZE, ahead)) : undefined;
-    let inserted: number;
-    try {
-      inserted = await pending;
-    } catch (error) {
-      if (pgError(error)?.code === SQLSTATE.checkViolation) {
-        throw new DomainError('sold-out', 'the campaign stock ran out while codes were generated');
-      }
-      throw error;
-    }
-    if (inserted === 0) {
-      if ((await remainingStock(db, request.campaignId)) === undefined) {
-        throw new DomainError('not-found', `campaign ${request.campaignId} was deleted`);
-      }
-      if (++emptyBatches >= MAX_EMPTY_BATCHES) {
-        throw new DomainError('internal', 'the code space is exhausted: every new code collided');
-      }
-    } else {
-      emptyBatches = 0;
-    }
-    done += inserted;
-    progress.onBatch?.(done);
-    const missing = request.count - done - (next?.codes.length ?? 0);
-    if (missing > 0 && !next) next = prepareCodeBatch(request.options, Math.min(CODE_BATCH_SIZE, missing));
-  }
+  const rejected = lanes.find((result) => result.status === 'rejected');
+  if (rejected) throw rejected.reason;
   return done;
+}
+
+async function insertBatch(db: Db, campaignId: string, batch: CodeBatch, jobId: string | undefined) {
+  try {
+    return await insertCodeBatch(db, campaignId, batch, jobId);
+  } catch (error) {
+    if (pgError(error)?.code === SQLSTATE.checkViolation) {
+      throw new DomainError('sold-out', 'the campaign stock ran out while codes were generated');
+    }
+    throw error;
+  }
 }
