@@ -12,11 +12,14 @@ import cluster from 'node:cluster';
 import { availableParallelism } from 'node:os';
 import { type Command, InvalidArgumentError } from 'commander';
 import { pino } from 'pino';
+import { ArchiveScheduler } from '../archive/scheduler.js';
+import { resumeCodeJobs } from '../codes/jobs.js';
 import { type Config, ConfigError, loadConfig } from '../config.js';
 import { buildApp } from '../http/app.js';
 import { loggerOptions } from '../http/logging.js';
 import { onShutdownSignal, startServer } from '../http/server.js';
 import { purgeExpiredKeys } from '../idempotency/store.js';
+import { STALE_AFTER_SECONDS } from '../jobs/store.js';
 import { joinClusterMetrics, serveClusterMetrics } from '../metrics/cluster.js';
 import { openRuntime } from '../runtime.js';
 
@@ -123,6 +126,26 @@ async function serveOneProcess(config: Config): Promise<void> {
       database: runtime.database,
       logger: loggerOptions(config.logLevel),
     });
+    const { db } = runtime.database;
+    // Code jobs of a process that died (or was stopped) resume here, at start and then
+    // whenever one's heartbeat goes stale, so a quick restart does not strand a job.
+    const resume = () =>
+      resumeCodeJobs(db, app.services.jobs).then(
+        (jobs) => {
+          if (jobs.length > 0)
+            app.log.warn({ jobs: jobs.map((job) => job.id) }, 'resumed code generation jobs');
+        },
+        (err) => app.log.warn({ err }, 'resuming code generation jobs failed'),
+      );
+    await resume();
+    const resumeTimer = setInterval(resume, STALE_AFTER_SECONDS * 1000).unref();
+    const archival = new ArchiveScheduler(db, {
+      afterSeconds: config.archiveAfterSeconds,
+      intervalSeconds: config.archiveIntervalSeconds,
+      onRun: (report) => app.log.info({ archive: report }, 'archival ran'),
+      onError: (error) => app.log.error({ err: error }, 'archival failed'),
+    });
+    archival.start();
     const server = await startServer(app, config.host, config.port);
     app.log.info(
       {
@@ -134,13 +157,13 @@ async function serveOneProcess(config: Config): Promise<void> {
       'stampede is serving',
     );
     const purge = setInterval(() => {
-      purgeExpiredKeys(runtime.database.db).catch((err) =>
-        app.log.warn({ err }, 'idempotency key purge failed'),
-      );
+      purgeExpiredKeys(db).catch((err) => app.log.warn({ err }, 'idempotency key purge failed'));
     }, PURGE_INTERVAL_MS).unref();
     onShutdownSignal(async (signal) => {
       app.log.info({ signal }, 'shutting down');
+      await archival.stop();
       clearInterval(purge);
+      clearInterval(resumeTimer);
       await server.close();
       await runtime.close();
       // A cluster worker's IPC channel to the primary would keep it alive forever.
