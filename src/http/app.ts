@@ -29,7 +29,7 @@ import { registerAuth } from './auth.js';
 import { registerErrorHandling } from './errors.js';
 import { healthRoutes, type ReadinessCheck } from './health.js';
 import { registerLoadShedding } from './load-shedding.js';
-import { registerRequestLogging, requestIdOf } from './logging.js';
+import { AccessLog, registerRequestId, requestIdOf } from './logging.js';
 import { registerMetrics } from './metrics.js';
 import { registerRateLimit } from './rate-limit.js';
 import { ProblemSchema } from './schemas.js';
@@ -67,8 +67,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     // The request id comes from x-request-id when sane (see logging.ts), else a fresh UUID.
     requestIdHeader: false,
     genReqId: requestIdOf,
-    // One access line per request instead of two (src/http/logging.ts).
-    disableRequestLogging: true,
+    logController: new AccessLog(),
     bodyLimit: 64 * 1024,
   });
 
@@ -76,7 +75,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   app.removeContentTypeParser('text/plain');
   registerValidation(app);
   registerErrorHandling(app);
-  registerRequestLogging(app);
+  registerRequestId(app);
   if (config.metricsEnabled) {
     enableProcessMetrics();
     registerMetrics(app);
