@@ -50,7 +50,9 @@ if tonumber(ARGV[8]) >= currentVersion then
     'total', ARGV[6], 'limit', ARGV[7], 'version', ARGV[8])
 end
 redis.call('HSET', gateKey, 'issued', ARGV[2])
-if not streamExists then
+if ARGV[3] == 'gone' then
+  return 1
+elseif not streamExists then
   redis.call('XGROUP', 'CREATE', streamKey, ARGV[9], '0', 'MKSTREAM')
 else
   local created = redis.pcall('XGROUP', 'CREATE', streamKey, ARGV[9], '0')
