@@ -4,9 +4,12 @@
  * environment (see src/config.ts); a bad variable exits with status 2 and a message naming it.
  */
 import { Command } from 'commander';
+import { registerDeadLetters } from './cli/dead-letters.js';
 import { registerMigrate } from './cli/migrate.js';
+import { registerReconcile } from './cli/reconcile.js';
 import { registerServe } from './cli/serve.js';
 import { registerUsers } from './cli/users.js';
+import { registerWorker } from './cli/worker.js';
 import { ConfigError } from './config.js';
 
 const program = new Command()
@@ -17,6 +20,9 @@ const program = new Command()
 registerServe(program);
 registerMigrate(program);
 registerUsers(program);
+registerWorker(program);
+registerDeadLetters(program);
+registerReconcile(program);
 
 try {
   await program.parseAsync(process.argv);

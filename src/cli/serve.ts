@@ -3,7 +3,9 @@ import type { Command } from 'commander';
 import { loadConfig } from '../config.js';
 import { buildApp } from '../http/app.js';
 import { onShutdownSignal, startServer } from '../http/server.js';
+import { openRedis } from '../redis/connection.js';
 import { openRuntime } from '../runtime.js';
+import { StreamWorker } from '../worker/worker.js';
 
 export function registerServe(program: Command): void {
   program
@@ -18,6 +20,19 @@ export function registerServe(program: Command): void {
           database: runtime.database,
           logger: { level: config.logLevel },
         });
+        // redis-gate: the worker runs in this process unless WORKER_IN_PROCESS=false.
+        let worker: StreamWorker | undefined;
+        let workerRedis: ReturnType<typeof openRedis> | undefined;
+        if (config.issuanceStrategy === 'redis-gate' && config.worker.inProcess) {
+          workerRedis = openRedis(config.redis, 'worker');
+          worker = new StreamWorker({
+            db: runtime.database.db,
+            redis: workerRedis,
+            config: config.worker,
+            logger: app.log,
+          });
+          worker.start();
+        }
         const server = await startServer(app, config.host, config.port);
         app.log.info(
           {
@@ -25,12 +40,15 @@ export function registerServe(program: Command): void {
             docs: `${server.url}/docs`,
             engine: runtime.database.engine,
             strategy: config.issuanceStrategy,
+            worker: worker ? 'in process' : 'none',
           },
           'stampede is serving',
         );
         onShutdownSignal(async (signal) => {
           app.log.info({ signal }, 'shutting down');
           await server.close();
+          await worker?.stop();
+          await workerRedis?.close();
           await runtime.close();
         });
       } catch (error) {
