@@ -9,18 +9,18 @@ import type { RedisConnection } from '../redis/connection.js';
 import { reconcileCampaign } from './reconcile.js';
 
 /**
- * Resolves once all streams are empty and every gate count equals persisted + dead letters.
+ * Resolves once all streams (or those of `campaignIds`) are empty and every gate count equals persisted + dead letters.
  * Polls every `pollMs` (10 ms) the counts it waits on.
  * @throws Error after `timeoutMs` (60 s) naming the campaigns still pending.
  */
 export async function waitForDrain(
   db: Db,
   redis: RedisConnection,
-  options: { timeoutMs?: number; pollMs?: number } = {},
+  options: { timeoutMs?: number; pollMs?: number; campaignIds?: string[] } = {},
 ): Promise<void> {
   const deadline = Date.now() + (options.timeoutMs ?? 60_000);
   for (;;) {
-    const ids = await redis.client.smembers(redis.keys.streamRegistry);
+    const ids = options.campaignIds ?? (await redis.client.smembers(redis.keys.streamRegistry));
     const lengths = await Promise.all(ids.map((id) => redis.client.xlen(redis.keys.campaign(id).stream)));
     let busy = ids.filter((_, i) => lengths[i]! > 0);
     if (busy.length === 0) {
