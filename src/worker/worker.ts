@@ -6,10 +6,10 @@
  *   ended or deleted and whose stream is empty are removed from it.
  * - Reading: `XREADGROUP GROUP workers <consumer> COUNT <batch> STREAMS <stream> >` per campaign,
  *   `concurrency` loops per process (each its own batch in hand).
- * - Persisting: one transaction per batch (src/worker/persist.ts), then ackClaims.lua (XACK +
+ * - Persisting: one SQL statement per batch (src/worker/persist.ts), then ackClaims.lua (XACK +
  *   XDEL + forget the pending records): a crash between COMMIT and XACK re-delivers the batch,
  *   which then inserts nothing. Only acked entries are ever deleted from a stream.
- * - When a batch transaction fails, its claims are persisted one by one, so one poison entry
+ * - When a batch statement fails, its claims are persisted one by one, so one poison entry
  *   cannot hold the others back; the failing entry stays pending.
  * - Re-delivery: `XAUTOCLAIM` takes over entries idle longer than `claimIdleMs` (a crashed or
  *   stuck worker, or a failed entry); at its `maxDeliveries`-th delivery a claim that still fails
@@ -225,7 +225,7 @@ export class StreamWorker {
     return live.length;
   }
 
-  /** Persists a batch, falling back to one claim at a time when the batch transaction fails. */
+  /** Persists a batch, falling back to one claim at a time when the batch statement fails. */
   private async process(campaignId: string, items: WorkItem[]): Promise<void> {
     const { db } = this.options;
     const good = items.filter((item) => item.claim && item.claim.campaignId === campaignId);
