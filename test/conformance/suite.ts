@@ -129,6 +129,18 @@ export function conformanceSuite(engines: readonly Engine[], harnesses: Strategy
         },
       );
 
+      it('gives one user sending 150 concurrent claims exactly the largest limit of 100', async () => {
+        const campaign = await newCampaign({ perUserLimit: 100, totalQuantity: 1000 });
+        const result = await race(Array.from({ length: 150 }, () => claim(campaign.id, 'collector')));
+        expect(result).toEqual({ admitted: 100, rejected: { 'already-claimed': 50 } });
+        expect(await persisted(campaign.id)).toEqual({
+          coupons: 100,
+          users: 1,
+          max_per_user: 100,
+          issued_count: 100,
+        });
+      });
+
       it('keeps stock and limits when 300 users send 3 claims each for 200 coupons (limit 2)', async () => {
         const campaign = await newCampaign({ totalQuantity: 200, perUserLimit: 2 });
         const claims = Array.from({ length: 300 }, (_, user) =>
