@@ -33,7 +33,8 @@ export class RedisGateStrategy implements IssuanceStrategy {
   constructor(
     db: Db,
     private readonly redis: RedisConnection,
-    private readonly breaker: RedisBreaker,
+    /** The circuit breaker of this strategy's Redis calls (state for metrics). */
+    readonly breaker: RedisBreaker,
     options: { loadWaitMs: number },
   ) {
     this.loader = new GateLoader(db, redis, options.loadWaitMs);

@@ -38,7 +38,8 @@ export class RedisLockStrategy implements IssuanceStrategy {
   constructor(
     db: Db,
     private readonly redis: RedisConnection,
-    private readonly breaker: RedisBreaker,
+    /** The circuit breaker of this strategy's Redis calls (state for metrics). */
+    readonly breaker: RedisBreaker,
     private readonly options: RedisLockOptions,
   ) {
     this.inner = new DbAtomicStrategy(db);
