@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { testRedisConfig } from '../helpers/redis.js';
 import { ConfigError, loadConfig } from '../../src/config.js';
 import { openRedis, type RedisConnection } from '../../src/redis/connection.js';
+import { testRedisConfig } from '../helpers/redis.js';
 
 describe('redis connection', () => {
   const opened: RedisConnection[] = [];
