@@ -10,8 +10,8 @@
  *     worker's start until PostgreSQL holds all of them. Target: >= 100,000 claims/s.
  *
  * Environment: BENCH_DURATION_S (HTTP seconds per target, default 10), BENCH_CONNECTIONS (100),
- * BENCH_CLAIMS (200000), BENCH_WORKER_CONCURRENCY (4), TEST_DATABASE_URL / TEST_REDIS_URL as in
- * the tests. A fresh database and key prefix are used and dropped afterwards.
+ * BENCH_CLAIMS (200000), BENCH_WORKER_CONCURRENCY (4), BENCH_PARTS (`http,drain`), BENCH_CPU_PROF
+ * (a directory: CPU-profile the HTTP servers), TEST_DATABASE_URL / TEST_REDIS_URL as in the tests. A fresh database and key prefix are used and dropped afterwards.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
@@ -96,19 +96,24 @@ async function serve(): Promise<void> {
 
 async function http(databaseUrl: string, prefix: string) {
   const campaignId = await withCampaign(databaseUrl, 2_000_000_000);
-  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'bench/gate.ts', '--serve'], {
-    env: {
-      ...env,
-      DATABASE_URL: databaseUrl,
-      JWT_SECRET,
-      REDIS_URL,
-      REDIS_KEY_PREFIX: prefix,
-      ISSUANCE_STRATEGY: 'redis-gate',
-      WORKER_IN_PROCESS: 'false',
-      LOG_LEVEL: 'silent',
+  const profile = env.BENCH_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', env.BENCH_CPU_PROF] : [];
+  const child: ChildProcess = spawn(
+    process.execPath,
+    [...profile, '--import', 'tsx', 'bench/gate.ts', '--serve'],
+    {
+      env: {
+        ...env,
+        DATABASE_URL: databaseUrl,
+        JWT_SECRET,
+        REDIS_URL,
+        REDIS_KEY_PREFIX: prefix,
+        ISSUANCE_STRATEGY: 'redis-gate',
+        WORKER_IN_PROCESS: 'false',
+        LOG_LEVEL: 'silent',
+      },
+      stdio: ['ignore', 'pipe', 'inherit'],
     },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+  );
   try {
     const [line] = (await once(child.stdout!, 'data')) as [Buffer];
     const ports = JSON.parse(line.toString()) as { app: number; empty: number; token: string };
@@ -232,14 +237,19 @@ async function main(): Promise<void> {
     const database = await openDatabase({ url: databaseUrl, poolSize: 1 });
     await runMigrations(database);
     await database.close();
-    const httpResult = await http(databaseUrl, prefix);
-    console.table([httpResult.empty, httpResult.gate]);
-    console.log(
-      `redis-gate / empty route = ${(httpResult.ratio * 100).toFixed(1)}% (target >= 75%), ${DURATION_S}s each, ${CONNECTIONS} connections`,
-    );
-    const drainResult = await drain(databaseUrl, `${prefix}drain:`);
-    console.table([drainResult]);
-    console.log(`worker drain = ${drainResult.claimsPerSecond} claims/s (target >= 100000)`);
+    const parts = (env.BENCH_PARTS ?? 'http,drain').split(',');
+    if (parts.includes('http')) {
+      const httpResult = await http(databaseUrl, prefix);
+      console.table([httpResult.empty, httpResult.gate]);
+      console.log(
+        `redis-gate / empty route = ${(httpResult.ratio * 100).toFixed(1)}% (target >= 75%), ${DURATION_S}s each, ${CONNECTIONS} connections`,
+      );
+    }
+    if (parts.includes('drain')) {
+      const drainResult = await drain(databaseUrl, `${prefix}drain:`);
+      console.table([drainResult]);
+      console.log(`worker drain = ${drainResult.claimsPerSecond} claims/s (target >= 100000)`);
+    }
   } finally {
     await dropKeys(prefix);
     await admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);

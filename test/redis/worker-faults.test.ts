@@ -4,10 +4,12 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { GateLoader } from '../../src/redis/gate.js';
 import { WORKER_GROUP } from '../../src/redis/keys.js';
-import { parseStreamClaim } from '../../src/redis/scripts.js';
+import { ackClaimsArgs, parseStreamClaim, runScript } from '../../src/redis/scripts.js';
+import { listDeadLetters, retryDeadLetters } from '../../src/worker/dead-letters.js';
 import { waitForDrain } from '../../src/worker/drain.js';
-import { persistBatch } from '../../src/worker/persist.js';
+import { insertDeadLetter, persistBatch } from '../../src/worker/persist.js';
 import { reconcile } from '../../src/worker/reconcile.js';
 import { TEST_JWT_SECRET } from '../helpers/app.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
@@ -96,13 +98,65 @@ describe('worker faults', () => {
       (c) => c.deadLetters === 1 && c.coupons === 40,
     );
     expect(await missingCoupons(database, claimIds)).toEqual([]);
-    const [letter] = await bench.redis.client.xlen(keys.stream).then(async (length) => {
-      expect(length).toBe(0);
-      const { listDeadLetters } = await import('../../src/worker/dead-letters.js');
-      return listDeadLetters(database.db, { campaignId: campaign.id });
-    });
+    expect(await bench.redis.client.xlen(keys.stream)).toBe(0);
+    const [letter] = await listDeadLetters(database.db, { campaignId: campaign.id });
     expect(letter).toMatchObject({ claimId: 'not-a-uuid', deliveries: 5 });
     expect(letter!.error).toMatch(/uuid/i);
+    // The poison entry was never admitted by the gate: reconcile reports the campaign.
+    const [row] = await reconcile(database.db, bench.redis, { campaignIds: [campaign.id], attempts: 1 });
+    expect(row).toMatchObject({ gateIssued: 40, persisted: 40, pending: 0, deadLetters: 1, ok: false });
+  });
+
+  it('replays a dead letter with dead-letters retry: persisted once, the invariant holds', async () => {
+    const campaign = await bench.newCampaign({ totalQuantity: 10 });
+    const keys = bench.redis.keys.campaign(campaign.id);
+    const { claimId } = await bench.claim(campaign.id, 'unlucky');
+    // Dead-letter it the way the worker does: record the letter, then acknowledge the entry.
+    const reply = (await bench.redis.client.xreadgroup(
+      'GROUP',
+      WORKER_GROUP,
+      'doomed',
+      'COUNT',
+      10,
+      'STREAMS',
+      keys.stream,
+      '>',
+    )) as [string, [string, string[]][]][];
+    const [entryId, fields] = reply[0]![1][0]!;
+    const item = { entryId, fields, claim: parseStreamClaim(fields), deliveries: 5 };
+    await insertDeadLetter(database.db, campaign.id, item, 'database was down', 1);
+    await runScript(bench.redis.client, 'ackClaims', ackClaimsArgs(keys, [{ entryId, claimId: claimId! }]));
+    const [before] = await reconcile(database.db, bench.redis, { campaignIds: [campaign.id], attempts: 1 });
+    expect(before).toMatchObject({ gateIssued: 1, persisted: 0, pending: 0, deadLetters: 1, ok: true });
+
+    const letters = await listDeadLetters(database.db, { campaignId: campaign.id });
+    const loader = new GateLoader(database.db, bench.redis, 5000);
+    expect(await retryDeadLetters(database.db, bench.redis, loader, letters)).toEqual({
+      requeued: [letters[0]!.id],
+      skipped: [],
+    });
+    await waitForDrain(database.db, bench.redis, { timeoutMs: 20_000, campaignIds: [campaign.id] });
+    expect(await missingCoupons(database, [claimId!])).toEqual([]);
+    const [after] = await reconcile(database.db, bench.redis, { campaignIds: [campaign.id], attempts: 1 });
+    expect(after).toMatchObject({ gateIssued: 1, persisted: 1, pending: 0, deadLetters: 0, ok: true });
+  });
+
+  it('finishes the batch in hand on stop(): the stopped worker holds no pending entry', async () => {
+    await bench.stopWorkers();
+    const campaign = await bench.newCampaign({ totalQuantity: 3000 });
+    const keys = bench.redis.keys.campaign(campaign.id);
+    await Promise.all(Array.from({ length: 3000 }, (_, i) => bench.claim(campaign.id, `s-${i}`)));
+    const worker = bench.startWorker({ batchSize: 100 });
+    await waitUntil(
+      () => bench.counts(campaign.id),
+      (c) => c.coupons >= 100,
+    );
+    await bench.stopWorkers();
+    const pending = (await bench.redis.client.xpending(keys.stream, WORKER_GROUP)) as [number, ...unknown[]];
+    expect(pending[0]).toBe(0);
+    const counts = await bench.counts(campaign.id);
+    expect(counts.coupons).toBe(worker.stats.persisted);
+    expect(await bench.redis.client.xlen(keys.stream)).toBe(3000 - counts.coupons);
   });
 
   it('loses no admitted claim and duplicates none when a worker process is killed with -9 mid-stream', async () => {
