@@ -4,6 +4,8 @@
  * environment (see src/config.ts); a bad variable exits with status 2 and a message naming it.
  */
 import { Command } from 'commander';
+import { registerArchive } from './cli/archive.js';
+import { registerCodes } from './cli/codes.js';
 import { registerDeadLetters } from './cli/dead-letters.js';
 import { registerMigrate } from './cli/migrate.js';
 import { registerReconcile } from './cli/reconcile.js';
@@ -23,6 +25,8 @@ registerUsers(program);
 registerWorker(program);
 registerDeadLetters(program);
 registerReconcile(program);
+registerCodes(program);
+registerArchive(program);
 
 try {
   await program.parseAsync(process.argv);

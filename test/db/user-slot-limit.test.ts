@@ -1,7 +1,7 @@
 /**
- * The database's own guard of the per-user limit (migrations 0001 and 0003): whatever a strategy
- * computes, a coupon's user_slot must lie within its campaign's per_user_limit — for single and
- * multi-row inserts (checked once per statement) and for updates.
+ * The database's own guard of the per-user limit (trigger of migrations 0001/0003): whatever a
+ * strategy computes, a coupon's user_slot must lie within its campaign's per_user_limit — for
+ * multi-row inserts like the redis-gate worker's batches, and for updates.
  */
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
