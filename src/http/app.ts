@@ -16,11 +16,12 @@ import { codeRoutes } from '../codes/routes.js';
 import type { Config } from '../config.js';
 import { couponRoutes } from '../coupons/routes.js';
 import type { Database } from '../db/client.js';
-import { createDbStrategy } from '../issuance/factory.js';
+import { createStrategy } from '../issuance/factory.js';
 import { claimRoutes } from '../issuance/routes.js';
 import type { IssuanceStrategy } from '../issuance/strategies/types.js';
 import { JobRunner } from '../jobs/runner.js';
 import { redemptionRoutes } from '../redemptions/routes.js';
+import { openRedis, type RedisConnection, redisConfigured } from '../redis/connection.js';
 import { registerAuth } from './auth.js';
 import { registerErrorHandling } from './errors.js';
 import { healthRoutes, type ReadinessCheck } from './health.js';
@@ -32,6 +33,8 @@ export interface Services {
   database: Database;
   campaigns: CampaignService;
   issuance: IssuanceStrategy;
+  /** The process's Redis connection when REDIS_URL or REDIS_CLUSTER_NODES is set (or one was given). */
+  redis: RedisConnection | undefined;
   /** In-process background jobs (code generation, archival); stopped when the app closes. */
   jobs: JobRunner;
   readinessChecks: ReadinessCheck[];
@@ -48,6 +51,11 @@ export interface AppOptions {
   database: Database;
   /** Overrides the strategy built from `config.issuanceStrategy` (the Redis strategies come this way). */
   issuance?: IssuanceStrategy;
+  /**
+   * A Redis connection to use (the caller keeps ownership). Without it, one is opened from
+   * `config.redis` when configured, and closed with the app.
+   */
+  redis?: RedisConnection;
   /** Fastify logger options; false (the default) for none. */
   logger?: FastifyServerOptions['logger'];
 }
@@ -83,7 +91,28 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   });
   await app.register(fastifySwaggerUi, { routePrefix: '/docs' });
 
+  let redis = options.redis;
+  if (!redis && redisConfigured(config.redis)) {
+    const owned = openRedis(config.redis, 'api');
+    app.addHook('onClose', () => owned.close());
+    redis = owned;
+  }
   const campaigns = new CampaignService(database.db);
+  const issuance = options.issuance ?? createStrategy(config, database.db, redis);
+  const readinessChecks: ReadinessCheck[] = [{ name: 'database', check: database.ping }];
+  if (redis) readinessChecks.push({ name: 'redis', check: redis.ping });
+  if (issuance.onCampaignChange) {
+    const onChange = issuance.onCampaignChange.bind(issuance);
+    campaigns.onChange(async (campaign) => {
+      try {
+        await onChange(campaign);
+      } catch (error) {
+        // The write is committed; the gate catches up at its next load. Logged loudly: until
+        // then the gate may admit on stale state (the database constraints still hold).
+        app.log.error({ err: error, campaignId: campaign.id }, 'campaign change did not reach the gate');
+      }
+    });
+  }
   const jobs = new JobRunner(database.db, (job, error) =>
     app.log.error({ err: error, jobId: job.id }, 'job failed'),
   );
@@ -92,9 +121,10 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     config,
     database,
     campaigns,
-    issuance: options.issuance ?? createDbStrategy(config.issuanceStrategy, database.db),
+    issuance,
+    redis,
     jobs,
-    readinessChecks: [{ name: 'database', check: database.ping }],
+    readinessChecks,
   } satisfies Services);
 
   await app.register(healthRoutes);
