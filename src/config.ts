@@ -103,6 +103,68 @@ const EnvSchema = Type.Object({
     default: 2,
     description: 'Retry-After of a shed request, s',
   }),
+  REDIS_URL: Type.Optional(
+    Type.String({
+      pattern: '^rediss?://',
+      description: 'single-node Redis URL (redis-lock, redis-gate, caches)',
+    }),
+  ),
+  REDIS_CLUSTER_NODES: Type.Optional(
+    Type.String({
+      pattern: '^[^,\\s]+:[0-9]+(,[^,\\s]+:[0-9]+)*$',
+      description: 'Redis Cluster seed nodes, comma-separated host:port (instead of REDIS_URL)',
+    }),
+  ),
+  REDIS_KEY_PREFIX: Type.String({
+    pattern: '^[A-Za-z0-9:_.-]*$',
+    default: 'stampede:',
+    description: 'prefix of every Redis key (a namespace per deployment or test)',
+  }),
+  REDIS_LOCK_LEASE_MS: Type.Integer({
+    minimum: 50,
+    default: 2000,
+    description: 'redis-lock: lease of the per-campaign lock, ms (must be below DB_STATEMENT_TIMEOUT_MS)',
+  }),
+  REDIS_LOCK_WAIT_MS: Type.Integer({
+    minimum: 10,
+    default: 5000,
+    description: 'redis-lock: longest wait for the lock before a claim gets 503, ms',
+  }),
+  REDIS_BREAKER_FAILURES: Type.Integer({
+    minimum: 1,
+    default: 5,
+    description: 'consecutive Redis failures that open the circuit breaker of the claim path',
+  }),
+  REDIS_BREAKER_HALF_OPEN_MS: Type.Integer({
+    minimum: 100,
+    default: 5000,
+    description: 'time an open Redis circuit breaker waits before letting one trial call through, ms',
+  }),
+  WORKER_IN_PROCESS: Type.Boolean({
+    default: true,
+    description: 'redis-gate: run the stream worker inside `serve` (false = only `stampede worker`)',
+  }),
+  WORKER_BATCH_SIZE: Type.Integer({
+    minimum: 1,
+    maximum: 10000,
+    default: 500,
+    description: 'claims read from a campaign stream and persisted per transaction',
+  }),
+  WORKER_CLAIM_IDLE_MS: Type.Integer({
+    minimum: 10,
+    default: 30000,
+    description: 'a stream entry unacked for this long is re-delivered to another worker (XAUTOCLAIM), ms',
+  }),
+  WORKER_MAX_DELIVERIES: Type.Integer({
+    minimum: 1,
+    default: 5,
+    description: 'deliveries of one claim before it becomes a dead letter',
+  }),
+  WORKER_POLL_MS: Type.Integer({
+    minimum: 1,
+    default: 20,
+    description: 'pause of an idle worker between polls of the campaign streams, ms',
+  }),
   ARCHIVE_AFTER: Type.String({
     pattern: DURATION_PATTERN,
     default: '180d',
@@ -143,6 +205,29 @@ export interface Config {
   archiveAfterSeconds: number;
   /** Period of the in-process archival, s; 0 disables the schedule. */
   archiveIntervalSeconds: number;
+  redis: RedisConfig;
+  worker: WorkerConfig;
+}
+
+/** Redis settings; `url` and `clusterNodes` are both undefined when no Redis is configured. */
+export interface RedisConfig {
+  url: string | undefined;
+  /** Seed nodes of a Redis Cluster (host and port), or undefined for a single node. */
+  clusterNodes: { host: string; port: number }[] | undefined;
+  keyPrefix: string;
+  lockLeaseMs: number;
+  lockWaitMs: number;
+  breakerFailures: number;
+  breakerHalfOpenMs: number;
+}
+
+/** The redis-gate stream worker. */
+export interface WorkerConfig {
+  inProcess: boolean;
+  batchSize: number;
+  claimIdleMs: number;
+  maxDeliveries: number;
+  pollMs: number;
 }
 
 /** A configuration problem; `variable` names the environment variable at fault. */
@@ -187,6 +272,24 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (parsed.DATABASE_URL && !parsed.JWT_SECRET) {
     throw new ConfigError('JWT_SECRET', 'is required when DATABASE_URL is set (at least 32 characters)');
   }
+  if (parsed.REDIS_URL && parsed.REDIS_CLUSTER_NODES) {
+    throw new ConfigError('REDIS_CLUSTER_NODES', 'set either REDIS_URL or REDIS_CLUSTER_NODES, not both');
+  }
+  const strategy = parsed.ISSUANCE_STRATEGY as StrategyName;
+  if (strategy.startsWith('redis-') && !parsed.REDIS_URL && !parsed.REDIS_CLUSTER_NODES) {
+    throw new ConfigError(
+      'REDIS_URL',
+      `is required by ISSUANCE_STRATEGY=${strategy} (or set REDIS_CLUSTER_NODES)`,
+    );
+  }
+  if (parsed.REDIS_LOCK_LEASE_MS >= parsed.DB_STATEMENT_TIMEOUT_MS) {
+    // The lease must outlive nothing the lock protects: a statement still running after the
+    // lease expired could overlap the next holder's (the DB constraints would still hold).
+    throw new ConfigError(
+      'REDIS_LOCK_LEASE_MS',
+      `must be below DB_STATEMENT_TIMEOUT_MS (${parsed.DB_STATEMENT_TIMEOUT_MS})`,
+    );
+  }
   return {
     port: parsed.PORT,
     host: parsed.HOST,
@@ -211,9 +314,30 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       l2TtlSeconds: parsed.CAMPAIGN_CACHE_L2_TTL_SECONDS,
       l1MaxEntries: parsed.CAMPAIGN_CACHE_L1_MAX_ENTRIES,
     },
+    redis: {
+      url: parsed.REDIS_URL,
+      clusterNodes: parsed.REDIS_CLUSTER_NODES?.split(',').map(parseHostPort),
+      keyPrefix: parsed.REDIS_KEY_PREFIX,
+      lockLeaseMs: parsed.REDIS_LOCK_LEASE_MS,
+      lockWaitMs: parsed.REDIS_LOCK_WAIT_MS,
+      breakerFailures: parsed.REDIS_BREAKER_FAILURES,
+      breakerHalfOpenMs: parsed.REDIS_BREAKER_HALF_OPEN_MS,
+    },
+    worker: {
+      inProcess: parsed.WORKER_IN_PROCESS,
+      batchSize: parsed.WORKER_BATCH_SIZE,
+      claimIdleMs: parsed.WORKER_CLAIM_IDLE_MS,
+      maxDeliveries: parsed.WORKER_MAX_DELIVERIES,
+      pollMs: parsed.WORKER_POLL_MS,
+    },
     archiveAfterSeconds: parseDurationSeconds(parsed.ARCHIVE_AFTER),
     archiveIntervalSeconds: parseDurationSeconds(parsed.ARCHIVE_INTERVAL),
   };
+}
+
+function parseHostPort(node: string): { host: string; port: number } {
+  const at = node.lastIndexOf(':');
+  return { host: node.slice(0, at), port: Number(node.slice(at + 1)) };
 }
 
 function describeError(variable: string, message: string): string {

@@ -6,9 +6,12 @@
 import { Command } from 'commander';
 import { registerArchive } from './cli/archive.js';
 import { registerCodes } from './cli/codes.js';
+import { registerDeadLetters } from './cli/dead-letters.js';
 import { registerMigrate } from './cli/migrate.js';
+import { registerReconcile } from './cli/reconcile.js';
 import { registerServe } from './cli/serve.js';
 import { registerUsers } from './cli/users.js';
+import { registerWorker } from './cli/worker.js';
 import { ConfigError } from './config.js';
 
 const program = new Command()
@@ -19,6 +22,9 @@ const program = new Command()
 registerServe(program);
 registerMigrate(program);
 registerUsers(program);
+registerWorker(program);
+registerDeadLetters(program);
+registerReconcile(program);
 registerCodes(program);
 registerArchive(program);
 

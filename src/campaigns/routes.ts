@@ -1,6 +1,11 @@
 /**
  * Campaign routes: create, list, read, change (suspend/resume, window, stock), soft delete.
  * Reads are public, but only admins see `draft` campaigns; writes need the admin role.
+ *
+ * `GET /v1/campaigns/{id}` reads through the two-level campaign cache when Redis is configured
+ * (src/campaigns/cache.ts): status, window and stock are those of the last write everywhere
+ * within a pub/sub hop, but `issuedCount`/`remaining` are a snapshot of the last write, cache
+ * fill or sell-out refresh. The list stays a PostgreSQL query.
  */
 
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
@@ -37,7 +42,14 @@ async function isAdmin(request: FastifyRequest): Promise<boolean> {
 
 export async function campaignRoutes(app: FastifyInstance): Promise<void> {
   const api = app.withTypeProvider<TypeBoxTypeProvider>();
-  const { campaigns } = app.services;
+  const { campaigns, campaignCache } = app.services;
+  /** A campaign for the read API: through the two-level cache when there is one. */
+  const readCampaign = async (id: string): Promise<Campaign> => {
+    if (!campaignCache) return campaigns.get(id);
+    const campaign = await campaignCache.get(id);
+    if (!campaign) throw new DomainError('not-found', `campaign ${id} does not exist`);
+    return campaign;
+  };
 
   api.post(
     '/v1/campaigns',
@@ -87,20 +99,13 @@ export async function campaignRoutes(app: FastifyInstance): Promise<void> {
     },
     async (request) => {
       const { limit, status } = request.query;
-      const position = decodeCursor(request.query.cursor);
+      const after = decodeCursor(request.query.cursor);
       const admin = await isAdmin(request);
       if (status === 'draft' && !admin) return { items: [], nextCursor: null };
-      const page = await campaigns.list({
-        limit,
-        status,
-        cursor: position && { createdAt: position.at, id: position.id },
-      });
-      const items = admin ? page : page.filter((campaign) => campaign.status !== 'draft');
-      const last = page.length === limit ? page[page.length - 1] : undefined;
-      return {
-        items: items.map(campaignJson),
-        nextCursor: last ? encodeCursor(last.createdAt, last.id) : null,
-      };
+      const page = await campaigns.list({ limit, status, after });
+      // Drafts are filtered after paging, so a public page may be short; the cursor stays exact.
+      const items = admin ? page.items : page.items.filter((campaign) => campaign.status !== 'draft');
+      return { items: items.map(campaignJson), nextCursor: page.next && encodeCursor(page.next) };
     },
   );
 
@@ -115,7 +120,7 @@ export async function campaignRoutes(app: FastifyInstance): Promise<void> {
       },
     },
     async (request) => {
-      const campaign = await campaigns.get(request.params.id);
+      const campaign = await readCampaign(request.params.id);
       if (campaign.status === 'draft' && !(await isAdmin(request))) throw notFound(campaign);
       return campaignJson(campaign);
     },

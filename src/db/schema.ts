@@ -252,3 +252,32 @@ export const archivedRedemptions = pgTable(
   },
   (t) => [index('archived_redemptions_coupon_idx').on(t.couponId)],
 );
+
+/**
+ * redis-gate claims the worker could not persist after WORKER_MAX_DELIVERIES deliveries, or whose
+ * user slot was already taken (possible only after the gate was reloaded while a batch was in
+ * flight). They still count as admitted (gate issued = persisted + pending + dead letters);
+ * `stampede dead-letters retry` puts them back into the stream and deletes the row.
+ * Fields of a malformed entry may be null; `fields` keeps the raw stream entry.
+ */
+export const deadLetters = pgTable(
+  'dead_letters',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    claimId: text('claim_id'),
+    campaignId: uuid('campaign_id').notNull(),
+    userId: text('user_id'),
+    userSlot: smallint('user_slot'),
+    admittedAt: timestamp('admitted_at', { withTimezone: true }),
+    position: integer('position'),
+    entryId: text('entry_id').notNull(),
+    fields: jsonb('fields').notNull(),
+    deliveries: integer('deliveries').notNull(),
+    error: text('error').notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    uniqueIndex('dead_letters_claim_unique').on(t.claimId),
+    index('dead_letters_campaign_idx').on(t.campaignId, t.createdAt),
+  ],
+);

@@ -1,13 +1,43 @@
 /**
  * Builds the configured issuance strategy. The database strategies need only the database; the
- * Redis strategies (redis-lock, redis-gate) are added by the Redis module.
+ * Redis strategies (redis-lock, redis-gate) also need the process's Redis connection, and get a
+ * circuit breaker around their Redis calls.
  */
-import type { StrategyName } from '../config.js';
+import { type Config, ConfigError, type StrategyName } from '../config.js';
 import type { Db } from '../db/client.js';
 import { DomainError } from '../errors.js';
+import { reportBreakerState } from '../metrics/metrics.js';
+import { RedisBreaker } from '../redis/breaker.js';
+import type { RedisConnection } from '../redis/connection.js';
 import { DbAtomicStrategy } from './strategies/db-atomic.js';
 import { DbLockStrategy } from './strategies/db-lock.js';
+import { RedisGateStrategy } from './strategies/redis-gate.js';
+import { RedisLockStrategy } from './strategies/redis-lock.js';
 import type { IssuanceStrategy } from './strategies/types.js';
+
+/**
+ * The strategy named by `config.issuanceStrategy`.
+ * @throws ConfigError naming REDIS_URL when a Redis strategy has no Redis connection.
+ */
+export function createStrategy(config: Config, db: Db, redis: RedisConnection | undefined): IssuanceStrategy {
+  const name = config.issuanceStrategy;
+  if (name === 'db-atomic' || name === 'db-lock') return createDbStrategy(name, db);
+  if (!redis)
+    throw new ConfigError('REDIS_URL', `is required by ISSUANCE_STRATEGY=${name} (or REDIS_CLUSTER_NODES)`);
+  const breaker = new RedisBreaker({
+    failures: config.redis.breakerFailures,
+    halfOpenMs: config.redis.breakerHalfOpenMs,
+  });
+  reportBreakerState('redis', breaker.state);
+  breaker.onStateChange((state) => reportBreakerState('redis', state));
+  if (name === 'redis-lock') {
+    return new RedisLockStrategy(db, redis, breaker, {
+      leaseMs: config.redis.lockLeaseMs,
+      waitMs: config.redis.lockWaitMs,
+    });
+  }
+  return new RedisGateStrategy(db, redis, breaker, { loadWaitMs: config.redis.lockWaitMs });
+}
 
 export function createDbStrategy(name: StrategyName, db: Db): IssuanceStrategy {
   switch (name) {

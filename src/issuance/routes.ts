@@ -2,15 +2,21 @@
  * `POST /v1/campaigns/{id}/claims`: a user claims a coupon for itself, or an admin/service
  * principal claims for a shop's user with `{ "userId": "…" }`. 201 with the coupon when the
  * strategy issues synchronously; 202 with the place in line when it only admits (redis-gate).
+ * Both carry `Location: /v1/claims/{claimId}`.
+ *
+ * `GET /v1/claims/{id}`: pending | issued (with the coupon) | failed, for the claim's owner or an
+ * admin/service principal (src/issuance/claims.ts).
  */
 import { randomUUID } from 'node:crypto';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
 import { CouponSchema, couponJson } from '../coupons/schemas.js';
+import { DomainError } from '../errors.js';
 import { actingUserId, requireRole } from '../http/auth.js';
 import { claimRateLimit } from '../http/rate-limit.js';
 import { IdParams, ProblemResponses, Uuid } from '../http/schemas.js';
+import { findClaim } from './claims.js';
 
 export const ClaimBody = Type.Object(
   {
@@ -32,6 +38,22 @@ export const PendingClaimSchema = Type.Object({
   status: Type.Literal('pending'),
   position: Type.Integer({ description: 'admission sequence number: the place in line, from 1' }),
 });
+
+export const ClaimStatusSchema = Type.Union([
+  Type.Object({
+    claimId: Uuid,
+    campaignId: Uuid,
+    status: Type.Literal('pending'),
+    position: Type.Integer({ description: 'admission sequence number: the place in line, from 1' }),
+  }),
+  Type.Object({ claimId: Uuid, campaignId: Uuid, status: Type.Literal('issued'), coupon: CouponSchema }),
+  Type.Object({
+    claimId: Uuid,
+    campaignId: Uuid,
+    status: Type.Literal('failed'),
+    error: Type.String({ description: 'why the claim could not be persisted' }),
+  }),
+]);
 
 export async function claimRoutes(app: FastifyInstance): Promise<void> {
   const api = app.withTypeProvider<TypeBoxTypeProvider>();
@@ -68,6 +90,49 @@ export async function claimRoutes(app: FastifyInstance): Promise<void> {
           .send({ claimId: outcome.claimId, status: 'issued', coupon: couponJson(outcome.coupon) });
       }
       return reply.code(202).send(outcome);
+    },
+  );
+
+  api.get(
+    '/v1/claims/:id',
+    {
+      onRequest: requireRole(),
+      schema: {
+        tags: ['claims'],
+        summary: 'Where a claim stands: pending, issued (with the coupon) or failed',
+        security: [{ bearer: [] }],
+        params: IdParams,
+        response: { 200: ClaimStatusSchema, ...ProblemResponses },
+      },
+    },
+    async (request) => {
+      const claim = await findClaim(app.services.database.db, app.services.issuance, request.params.id);
+      const principal = request.user;
+      if (principal.role === 'user' && claim.userId !== principal.sub) {
+        throw new DomainError('forbidden', 'the claim belongs to another user');
+      }
+      if (claim.status === 'pending') {
+        return {
+          claimId: claim.claimId,
+          campaignId: claim.campaignId,
+          status: 'pending' as const,
+          position: claim.position,
+        };
+      }
+      if (claim.status === 'issued') {
+        return {
+          claimId: claim.claimId,
+          campaignId: claim.campaignId,
+          status: 'issued' as const,
+          coupon: couponJson(claim.coupon),
+        };
+      }
+      return {
+        claimId: claim.claimId,
+        campaignId: claim.campaignId,
+        status: 'failed' as const,
+        error: claim.error,
+      };
     },
   );
 }

@@ -27,8 +27,22 @@ export const registry = new Registry();
 /** Latency buckets for claims and redemptions, s: 0.5 ms (a Redis round trip) to 5 s (DB timeout). */
 const LATENCY_BUCKETS_SECONDS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
 
-/** Values of `stampede_circuit_breaker_state`. */
-export const BREAKER_STATE = { closed: 0, 'half-open': 1, open: 2 } as const;
+/** Values of `stampede_circuit_breaker_state` (an isolated breaker is held open). */
+export const BREAKER_STATE: Record<string, number> = { closed: 0, 'half-open': 1, open: 2, isolated: 2 };
+
+/** Sets `stampede_circuit_breaker_state{breaker}` from a state name of {@link BREAKER_STATE}. */
+export function reportBreakerState(breaker: string, state: string): void {
+  metrics.circuitBreakerState.set({ breaker }, BREAKER_STATE[state] ?? BREAKER_STATE.open!);
+}
+
+/** Pending and lag of one campaign stream, as reported by {@link setStreamStatsSource}. */
+export interface StreamStats {
+  campaignId: string;
+  pending: number;
+  lag: number;
+}
+
+let streamStatsSource: (() => Promise<StreamStats[]>) | undefined;
 
 /** A campaign's remaining stock as reported by {@link setRemainingStockSource}. */
 export interface RemainingStock {
@@ -93,16 +107,22 @@ export const metrics = {
   streamPending: new Gauge({
     name: 'stampede_stream_pending_entries',
     aggregator: 'max',
-    help: 'Claims delivered to a worker but not yet acknowledged, per campaign stream',
+    help: 'Claims delivered to a worker but not yet acknowledged, per campaign stream (read at scrape time)',
     labelNames: ['campaign'] as const,
     registers: [registry],
+    async collect() {
+      await collectStreamStats(this, 'pending');
+    },
   }),
   streamLag: new Gauge({
     name: 'stampede_stream_lag_entries',
     aggregator: 'max',
-    help: 'Claims admitted by the gate and not yet delivered to any worker, per campaign stream',
+    help: 'Claims admitted by the gate and not yet delivered to any worker, per campaign stream (read at scrape time)',
     labelNames: ['campaign'] as const,
     registers: [registry],
+    async collect() {
+      await collectStreamStats(this, 'lag');
+    },
   }),
   deadLetters: new Counter({
     name: 'stampede_dead_letters_total',
@@ -144,6 +164,26 @@ export const metrics = {
 };
 
 export type Metrics = typeof metrics;
+
+async function collectStreamStats(gauge: Gauge<'campaign'>, field: 'pending' | 'lag'): Promise<void> {
+  if (!streamStatsSource) return;
+  let rows: StreamStats[];
+  try {
+    rows = await streamStatsSource();
+  } catch {
+    return; // Redis unreachable: keep the last values rather than fail the scrape.
+  }
+  gauge.reset();
+  for (const row of rows) gauge.set({ campaign: row.campaignId }, row[field]);
+}
+
+/** Sets where the stream gauges are read from at scrape time; returns the function that unsets it. */
+export function setStreamStatsSource(source: () => Promise<StreamStats[]>): () => void {
+  streamStatsSource = source;
+  return () => {
+    if (streamStatsSource === source) streamStatsSource = undefined;
+  };
+}
 
 let processMetricsEnabled = false;
 

@@ -3,6 +3,7 @@
  * (test/conformance): N concurrent claims against a stock S issue exactly min(N users, S)
  * coupons, no user above the per-user limit, none outside the window or on a non-active campaign.
  */
+import type { Campaign } from '../../campaigns/model.js';
 import type { StrategyName } from '../../config.js';
 import type { Coupon } from '../../coupons/model.js';
 
@@ -26,4 +27,20 @@ export interface IssuanceStrategy {
    *   or `service-unavailable` when a dependency (Redis) cannot be reached.
    */
   claim(request: ClaimRequest): Promise<ClaimOutcome>;
+  /** Called after each committed campaign write (redis-gate keeps its gate in step). */
+  onCampaignChange?(campaign: Campaign): Promise<void>;
+  /**
+   * A claim admitted but not yet persisted (redis-gate), or undefined.
+   * @throws when the store of pending claims (Redis) cannot be reached.
+   */
+  findPendingClaim?(claimId: string): Promise<PendingClaim | undefined>;
+}
+
+/** A claim admitted by the gate and waiting for a worker. */
+export interface PendingClaim {
+  claimId: string;
+  campaignId: string;
+  userId: string;
+  /** Place in line (admission sequence number, from 1). */
+  position: number;
 }

@@ -1,0 +1,47 @@
+/**
+ * `stampede reconcile [--campaign ID]`: checks per campaign that gate issued = persisted +
+ * pending + dead letters, prints the table and exits with status 1 on a mismatch.
+ */
+import type { Command } from 'commander';
+import { loadConfig } from '../config.js';
+import { openRedis } from '../redis/connection.js';
+import { openRuntime } from '../runtime.js';
+import { reconcile } from '../worker/reconcile.js';
+
+export function registerReconcile(program: Command): void {
+  program
+    .command('reconcile')
+    .description('check gate issued = persisted + pending + dead letters for each redis-gate campaign')
+    .option('--campaign <id...>', 'only these campaigns (default: every campaign of the stream registry)')
+    .action(async (options: { campaign?: string[] }) => {
+      const config = loadConfig();
+      const runtime = await openRuntime(config);
+      try {
+        const redis = openRedis(config.redis, 'cli');
+        try {
+          const rows = await reconcile(runtime.database.db, redis, { campaignIds: options.campaign });
+          if (rows.length === 0) console.log('no redis-gate campaigns');
+          else
+            console.table(
+              rows.map((r) => ({
+                campaign: r.campaignId,
+                'gate issued': r.gateIssued ?? 'not loaded',
+                persisted: r.persisted,
+                pending: r.pending,
+                'dead letters': r.deadLetters,
+                ok: r.ok ? 'yes' : 'MISMATCH',
+              })),
+            );
+          const mismatches = rows.filter((r) => !r.ok).length;
+          if (mismatches > 0) {
+            console.error(`${mismatches} campaign(s) do not reconcile`);
+            process.exitCode = 1;
+          }
+        } finally {
+          await redis.close();
+        }
+      } finally {
+        await runtime.close();
+      }
+    });
+}

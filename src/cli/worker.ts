@@ -1,0 +1,46 @@
+/**
+ * `stampede worker`: runs the redis-gate stream worker (src/worker) until SIGINT/SIGTERM, then
+ * finishes the batches in hand and exits. Any number of worker processes may run.
+ */
+import type { Command } from 'commander';
+import { pino } from 'pino';
+import { loadConfig } from '../config.js';
+import { onShutdownSignal } from '../http/server.js';
+import { openRedis } from '../redis/connection.js';
+import { openRuntime } from '../runtime.js';
+import { StreamWorker } from '../worker/worker.js';
+
+export function registerWorker(program: Command): void {
+  program
+    .command('worker')
+    .description('persist claims admitted by the redis-gate from the Redis streams into the database')
+    .option('--concurrency <n>', 'parallel batches in this process', (v) => Number.parseInt(v, 10), 2)
+    .action(async (options: { concurrency: number }) => {
+      const config = loadConfig();
+      const logger = pino({ level: config.logLevel });
+      const runtime = await openRuntime(config);
+      let redis: ReturnType<typeof openRedis>;
+      try {
+        redis = openRedis(config.redis, 'worker');
+      } catch (error) {
+        await runtime.close();
+        throw error;
+      }
+      const worker = new StreamWorker({
+        db: runtime.database.db,
+        redis,
+        config: config.worker,
+        concurrency: options.concurrency,
+        logger,
+      });
+      worker.start();
+      logger.info({ consumer: worker.consumer, batchSize: config.worker.batchSize }, 'worker started');
+      onShutdownSignal(async (signal) => {
+        logger.info({ signal }, 'worker stopping after the batches in hand');
+        await worker.stop();
+        await redis.close();
+        await runtime.close();
+        logger.info(worker.stats, 'worker stopped');
+      });
+    });
+}

@@ -1,0 +1,108 @@
+/**
+ * The SQL of the stream worker: persisting a batch of admitted claims of one campaign in one
+ * statement, and writing dead letters.
+ *
+ * Persisting is idempotent: the coupon id is the claim id and the insert is
+ * `ON CONFLICT DO NOTHING`, so a batch delivered twice (a worker died after COMMIT and before
+ * XACK) inserts nothing the second time, and `issued_count` grows by the rows actually inserted.
+ * A claim that is neither inserted nor already stored lost its user slot to another coupon (only
+ * possible after the gate was reloaded while this batch was in flight): it becomes a dead letter
+ * before the batch is acked, so the user is never issued twice and nothing disappears silently.
+ */
+import { sql } from 'drizzle-orm';
+import type { Db } from '../db/client.js';
+import { queryRows } from '../db/client.js';
+import type { StreamClaim } from '../redis/scripts.js';
+
+/** One stream entry as read by the worker. */
+export interface WorkItem {
+  entryId: string;
+  /** The raw field list of the entry. */
+  fields: string[];
+  /** Undefined for a malformed entry. */
+  claim: StreamClaim | undefined;
+  /** Times the entry has been delivered, this delivery included. */
+  deliveries: number;
+}
+
+export const SLOT_TAKEN_ERROR =
+  "the user's slot was already taken by another coupon (gate reloaded mid-batch)";
+
+/**
+ * Persists the claims of `items` (all well-formed, all of `campaignId`) in ONE statement — one
+ * multi-row INSERT from unnest() arrays and one UPDATE of `issued_count`, atomic together — then
+ * dead-letters claims whose slot was taken. No explicit transaction (it would cost two more round
+ * trips per batch): if the process dies between the statement and the dead letters, the entries
+ * are not acked, come back, insert nothing, and are dead-lettered then.
+ * @returns rows inserted and claims dead-lettered; the rest were already stored.
+ * @throws the database error when the statement fails (nothing is written then).
+ */
+export async function persistBatch(
+  db: Db,
+  campaignId: string,
+  items: WorkItem[],
+): Promise<{ inserted: number; deadLettered: number }> {
+  const claims = items.map((item) => item.claim!);
+  const [result] = await queryRows<{ inserted: number; missing: string[] }>(
+    db,
+    sql`WITH input AS (
+          SELECT * FROM unnest(${sql.param(claims.map((c) => c.claimId))}::uuid[],
+                               ${sql.param(claims.map((c) => c.userId))}::text[],
+                               ${sql.param(claims.map((c) => c.userSlot))}::int[],
+                               ${sql.param(claims.map((c) => c.admittedMs))}::float8[])
+                   AS t(id, user_id, user_slot, admitted_ms)
+        ), inserted AS (
+          INSERT INTO coupons (id, campaign_id, user_id, user_slot, status, issued_at, expires_at)
+          SELECT i.id, c.id, i.user_id, i.user_slot, 'issued', to_timestamp(i.admitted_ms / 1000.0),
+                 LEAST(to_timestamp(i.admitted_ms / 1000.0) + c.coupon_validity_seconds * interval '1 second',
+                       c.coupon_valid_until)
+          FROM input i CROSS JOIN campaigns c WHERE c.id = ${campaignId}
+          ON CONFLICT DO NOTHING
+          RETURNING id
+        ), bumped AS (
+          UPDATE campaigns SET issued_count = issued_count + (SELECT count(*) FROM inserted)::int
+          WHERE id = ${campaignId} AND EXISTS (SELECT 1 FROM inserted)
+          RETURNING 1
+        )
+        SELECT (SELECT count(*)::int FROM inserted) AS inserted,
+               ARRAY(SELECT i.id::text FROM input i WHERE NOT EXISTS (SELECT 1 FROM inserted WHERE inserted.id = i.id))
+                 AS missing`,
+  );
+  const inserted = result!.inserted;
+  const notInserted = new Set(result!.missing);
+  if (notInserted.size === 0) return { inserted, deadLettered: 0 };
+  // A later statement (a new snapshot) tells duplicates from slot conflicts,
+  // also when a concurrent worker committed the same claim while we waited on its row.
+  const stored = await queryRows<{ id: string }>(
+    db,
+    sql`SELECT id FROM coupons WHERE id = ANY(${sql.param([...notInserted])}::uuid[])`,
+  );
+  for (const { id } of stored) notInserted.delete(id);
+  const conflicts = items.filter((item) => notInserted.has(item.claim!.claimId));
+  for (const item of conflicts) await insertDeadLetter(db, campaignId, item, SLOT_TAKEN_ERROR, undefined);
+  return { inserted, deadLettered: conflicts.length };
+}
+
+/** Writes one dead letter (idempotent on the claim id). */
+export async function insertDeadLetter(
+  db: Db,
+  campaignId: string,
+  item: WorkItem,
+  error: string,
+  position: number | undefined,
+): Promise<void> {
+  const claim = item.claim;
+  const fields: Record<string, string> = {};
+  for (let i = 0; i + 1 < item.fields.length; i += 2) fields[item.fields[i]!] = item.fields[i + 1]!;
+  await queryRows(
+    db,
+    sql`INSERT INTO dead_letters (claim_id, campaign_id, user_id, user_slot, admitted_at, position, entry_id,
+                                  fields, deliveries, error)
+        VALUES (${claim?.claimId ?? fields.c ?? null}, ${campaignId}, ${claim?.userId ?? null},
+                ${claim?.userSlot ?? null},
+                ${claim ? new Date(claim.admittedMs).toISOString() : null}::timestamptz,
+                ${position ?? null}, ${item.entryId}, ${JSON.stringify(fields)}::jsonb, ${item.deliveries},
+                ${error.slice(0, 2000)})
+        ON CONFLICT (claim_id) DO NOTHING`,
+  );
+}
