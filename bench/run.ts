@@ -9,8 +9,15 @@
  * - `claim <strategy>`: `POST /v1/campaigns/{id}/claims` with an admin token and a distinct
  *   `userId` per request (a repeated user would only get `already-claimed`), on a campaign whose
  *   stock cannot run out during the run;
+ * - `claim redis-lock`, `claim redis-gate` (admission, 202; the in-process worker off);
+ * - `gate script direct`: admitClaim.lua called from this process, 1,000 calls in flight
+ *   (ioredis auto-pipelining): the ceiling of admission on this Redis;
+ * - `worker drain`: the stream worker persisting everything the previous row admitted;
  * - `claim db-atomic, metrics+logs off`: METRICS_ENABLED=false LOG_LEVEL=silent, to price them;
- * - `claim db-atomic, --workers 2`: node:cluster with two processes, to price one more core.
+ * - `claim db-atomic, --workers 2`: node:cluster with two processes, to price one more core;
+ *   these two and `claim db-atomic` are measured in turns so the machine's load hits them alike.
+ * Servers run without load shedding and without the claim rate limit (both would distort
+ * throughput, the latter by a Redis round trip only the Redis rows would pay).
  * Figures: requests/s, latency p50 and p99 (ms), ratio to the baseline, CPU time of the server
  * processes per request (ms; read from /proc, it prices metrics and logging even when the claim
  * path is bound by PostgreSQL rather than by Node) and the count of non-2xx answers (a row with
@@ -20,15 +27,26 @@
  * Options: --duration <s> per row (default 5), --warmup <s> (default 1), --connections <n>
  * (default 32). Environment: BENCH_DATABASE_URL, an admin URL of the PostgreSQL server
  * (default postgres://postgres@127.0.0.1:5432/postgres) on which a scratch database is created
- * and dropped; BENCH_PORT, the first of the ports used (default 7320).
+ * and dropped; BENCH_REDIS_URL (default redis://127.0.0.1:6379), under a scratch key prefix
+ * deleted afterwards; BENCH_PORT, the first of the ports used (default 7320).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { createHmac, randomBytes } from 'node:crypto';
+import { createHmac, randomBytes, randomUUID } from 'node:crypto';
 import { mkdirSync, openSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, freemem, totalmem } from 'node:os';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
+import type { Redis } from 'ioredis';
 import pg from 'pg';
+import { CampaignService } from '../src/campaigns/service.js';
+import { loadConfig } from '../src/config.js';
+import { openDatabase } from '../src/db/client.js';
+import { RedisGateStrategy } from '../src/issuance/strategies/redis-gate.js';
+import { RedisBreaker } from '../src/redis/breaker.js';
+import { openRedis } from '../src/redis/connection.js';
+import { admitClaimArgs, runScript } from '../src/redis/scripts.js';
+import { waitForDrain } from '../src/worker/drain.js';
+import { StreamWorker } from '../src/worker/worker.js';
 
 const ROOT = new URL('..', import.meta.url).pathname;
 const JWT_SECRET = randomBytes(32).toString('hex');
@@ -45,13 +63,16 @@ const DURATION_S = Number(options.duration);
 const WARMUP_S = Number(options.warmup);
 const CONNECTIONS = Number(options.connections);
 const ADMIN_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
+/** Every Redis key of the run lives under this prefix, deleted at the end. */
+const REDIS_PREFIX = `bench:${randomBytes(4).toString('hex')}:`;
 let nextPort = Number(process.env.BENCH_PORT ?? 7320);
 
 interface Row {
   name: string;
   requestsPerSecond: number;
   /** CPU time the server's processes spent per request, ms: what metrics and logging cost, unlike req/s, hardly depends on the rest of the machine's load. */
-  cpuMsPerRequest: number;
+  cpuMsPerRequest?: number;
   p50Ms: number;
   p99Ms: number;
   requests: number;
@@ -256,6 +277,8 @@ async function startClaimTarget(
       LOG_LEVEL: 'info',
       DB_POOL_SIZE: '10',
       LOAD_SHED_MAX_EVENT_LOOP_DELAY_MS: '0',
+      // The rate limit would cost the Redis rows a round trip the database rows do not pay.
+      CLAIM_RATE_LIMIT_MAX: '0',
       ...env,
     },
     '/healthz',
@@ -309,15 +332,123 @@ async function measureClaims(
   }
 }
 
+/** Calls of the gate script kept in flight at once (ioredis pipelines them automatically). */
+const GATE_BATCH = 1000;
+
+/**
+ * The gate script called directly from this process, pipelined (no HTTP, no app): the ceiling
+ * of redis-gate admission on this Redis. Then the stream worker draining every claim admitted
+ * meanwhile into PostgreSQL: claims persisted per second.
+ */
+async function measureGateAndDrain(databaseUrl: string): Promise<Row[]> {
+  const database = await openDatabase({ url: databaseUrl, poolSize: 6 });
+  const config = loadConfig({});
+  const redis = openRedis({ ...config.redis, url: REDIS_URL, keyPrefix: `${REDIS_PREFIX}direct:` }, 'bench');
+  try {
+    const campaign = await new CampaignService(database.db).create({
+      name: 'bench gate',
+      status: 'active',
+      totalQuantity: 100_000_000,
+      perUserLimit: 1,
+      startsAt: null,
+      endsAt: null,
+      couponValidity: null,
+      discount: { type: 'fixed', amount: 100 },
+      minOrderAmount: null,
+    });
+    // The first claim loads the gate from PostgreSQL, as the API would.
+    const strategy = new RedisGateStrategy(
+      database.db,
+      redis,
+      new RedisBreaker({ failures: 5, halfOpenMs: 1000 }),
+      {
+        loadWaitMs: 5000,
+      },
+    );
+    await strategy.claim({ campaignId: campaign.id, userId: 'first', claimId: randomUUID() });
+    const keys = redis.keys.campaign(campaign.id);
+    const admit = (user: number) => {
+      const started = performance.now();
+      return runScript(
+        redis.client,
+        'admitClaim',
+        admitClaimArgs(keys, { campaignId: campaign.id, userId: `g${user}`, claimId: randomUUID() }),
+      ).then(() => performance.now() - started);
+    };
+    let user = 0;
+    const latencies: number[] = [];
+    const started = performance.now();
+    const until = started + DURATION_S * 1000;
+    while (performance.now() < until) {
+      const batch = Array.from({ length: GATE_BATCH }, () => admit(user++));
+      latencies.push(...(await Promise.all(batch)));
+    }
+    const seconds = (performance.now() - started) / 1000;
+    latencies.sort((x, y) => x - y);
+    const percentile = (p: number) => +latencies[Math.floor((latencies.length - 1) * p)]!.toFixed(2);
+    const gate: Row = {
+      name: `gate script direct (pipelined, ${GATE_BATCH} in flight)`,
+      requestsPerSecond: Math.round(latencies.length / seconds),
+      p50Ms: percentile(0.5),
+      p99Ms: percentile(0.99),
+      requests: latencies.length,
+      non2xx: 0,
+      errors: 0,
+    };
+    console.error(`  ${gate.name}: ${gate.requestsPerSecond} calls/s, p99 ${gate.p99Ms} ms`);
+
+    const queued = await redis.client.xlen(keys.stream);
+    const worker = new StreamWorker({ db: database.db, redis, config: config.worker, concurrency: 4 });
+    const drainStart = performance.now();
+    worker.start();
+    try {
+      await waitForDrain(database.db, redis, { timeoutMs: 180_000, pollMs: 20, campaignIds: [campaign.id] });
+    } finally {
+      await worker.stop();
+    }
+    const drainSeconds = (performance.now() - drainStart) / 1000;
+    const drain: Row = {
+      name: `worker drain (${queued} claims, batch ${config.worker.batchSize})`,
+      requestsPerSecond: Math.round(queued / drainSeconds),
+      p50Ms: 0,
+      p99Ms: 0,
+      requests: queued,
+      non2xx: 0,
+      errors: 0,
+    };
+    console.error(`  ${drain.name}: ${drain.requestsPerSecond} claims/s`);
+    return [gate, drain];
+  } finally {
+    await redis.close();
+    await database.close();
+  }
+}
+
+/** Deletes every key of the run (single node: SCAN + UNLINK). */
+async function dropRedisKeys(): Promise<void> {
+  const redis = openRedis({ ...loadConfig({}).redis, url: REDIS_URL, keyPrefix: REDIS_PREFIX }, 'bench');
+  const client = redis.client as Redis;
+  try {
+    let cursor = '0';
+    do {
+      const [next, found] = await client.scan(cursor, 'MATCH', `${REDIS_PREFIX}*`, 'COUNT', 1000);
+      cursor = next;
+      if (found.length > 0) await client.unlink(...found);
+    } while (cursor !== '0');
+  } finally {
+    await redis.close();
+  }
+}
+
 function printTable(rows: Row[]): void {
   const header = ['measurement', 'req/s', 'p50 ms', 'p99 ms', 'ratio', 'CPU ms/req', 'non-2xx'];
   const lines = rows.map((row) => [
     row.name,
     String(row.requestsPerSecond),
-    String(row.p50Ms),
-    String(row.p99Ms),
+    row.p99Ms === 0 ? '' : String(row.p50Ms),
+    row.p99Ms === 0 ? '' : String(row.p99Ms),
     row.ratioToBaseline === undefined ? '' : row.ratioToBaseline.toFixed(3),
-    row.cpuMsPerRequest.toFixed(3),
+    row.cpuMsPerRequest === undefined ? '' : row.cpuMsPerRequest.toFixed(3),
     String(row.non2xx + row.errors),
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...lines.map((line) => line[i]!.length)));
@@ -342,6 +473,19 @@ async function main(): Promise<void> {
       await noop.stop();
     }
     rows.push(await measureClaims('claim db-lock', databaseUrl, { ISSUANCE_STRATEGY: 'db-lock' }));
+    const redisEnv = { REDIS_URL, REDIS_KEY_PREFIX: REDIS_PREFIX };
+    rows.push(
+      await measureClaims('claim redis-lock', databaseUrl, { ...redisEnv, ISSUANCE_STRATEGY: 'redis-lock' }),
+    );
+    // Admission only (202): the worker is measured on its own below.
+    rows.push(
+      await measureClaims('claim redis-gate (202, worker apart)', databaseUrl, {
+        ...redisEnv,
+        ISSUANCE_STRATEGY: 'redis-gate',
+        WORKER_IN_PROCESS: 'false',
+      }),
+    );
+    rows.push(...(await measureGateAndDrain(databaseUrl)));
     // db-atomic with and without metrics+logs, and with two workers, measured in turns.
     const targets: ClaimTarget[] = [];
     try {
@@ -368,6 +512,7 @@ async function main(): Promise<void> {
       for (const target of targets) await target.server.stop();
     }
   } finally {
+    await dropRedisKeys();
     await adminQuery(`DROP DATABASE IF EXISTS ${databaseName} WITH (FORCE)`);
   }
 
@@ -378,7 +523,7 @@ async function main(): Promise<void> {
   const off = byName('claim db-atomic, metrics+logs off');
   const summary = {
     metricsAndLoggingThroughputCost: 1 - on.requestsPerSecond / off.requestsPerSecond,
-    metricsAndLoggingCpuCost: on.cpuMsPerRequest / off.cpuMsPerRequest - 1,
+    metricsAndLoggingCpuCost: on.cpuMsPerRequest! / off.cpuMsPerRequest! - 1,
     workers2Gain: byName('claim db-atomic, --workers 2').requestsPerSecond / on.requestsPerSecond,
   };
   printTable(rows);
