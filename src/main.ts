@@ -6,6 +6,7 @@
 import { Command } from 'commander';
 import { registerMigrate } from './cli/migrate.js';
 import { registerServe } from './cli/serve.js';
+import { registerSimulate } from './cli/simulate.js';
 import { registerUsers } from './cli/users.js';
 import { ConfigError } from './config.js';
 
@@ -17,6 +18,7 @@ const program = new Command()
 registerServe(program);
 registerMigrate(program);
 registerUsers(program);
+registerSimulate(program);
 
 try {
   await program.parseAsync(process.argv);
