@@ -6,11 +6,16 @@
  * 1. pgbench: `UPDATE bench_campaign SET issued = issued + 1 WHERE id = 1 AND issued < total`, one
  *    statement per transaction, 16 connections, 2 threads, default durable commits
  *    (synchronous_commit as the server has it), for --seconds. `total` is 2^31-1 so the update
- *    always writes: a sold-out row would make pgbench measure no-op commits.
+ *    always writes: a sold-out row would make pgbench measure no-op commits. It runs before and
+ *    after the HTTP runs; the baseline is the mean of the two (this machine is shared and noisy).
+ *    Then, as a diagnostic, pgbench runs Stampede's own db-atomic claim statement (captured from
+ *    src/issuance/sql.ts, extended protocol as node-postgres uses) on a campaign of the same
+ *    database: the gap between it and the HTTP rows is the cost of HTTP + Node, the gap between it
+ *    and the plain UPDATE is the cost of the claim statement itself.
  * 2. `simulate` on PostgreSQL with db-atomic and db-lock: the in-process server gets the same 16
  *    connections; every claim is admitted (one attempt per user, stock = users), so each HTTP
  *    request is one conditional campaign UPDATE + one coupon INSERT + one durable commit, the
- *    same commit count per request as pgbench per transaction. The number of claims is what
+ *    same commit count per request as pgbench per transaction. The number of claims is half what
  *    pgbench did in its window (bounded), so both run for about as long. A short warm-up
  *    campaign runs first (JIT, sockets, pool), outside the measurement.
  * 3. The same simulate on the embedded PGlite (in memory), for scale (capped claims: it is serial).
@@ -25,9 +30,12 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSyn
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs, promisify } from 'node:util';
-import { sql } from 'drizzle-orm';
+import { type SQL, sql } from 'drizzle-orm';
+import { PgDialect } from 'drizzle-orm/pg-core';
+import { CampaignService } from '../src/campaigns/service.js';
 import { loadConfig, type StrategyName } from '../src/config.js';
-import { queryRows } from '../src/db/client.js';
+import { type Db, queryRows } from '../src/db/client.js';
+import { issueAtomically } from '../src/issuance/sql.js';
 import { latencySummary } from '../src/simulate/report.js';
 import { simulate } from '../src/simulate/simulate.js';
 import { startInProcessTarget } from '../src/simulate/target.js';
@@ -68,20 +76,58 @@ interface Row {
 
 const UPDATE_SQL = 'UPDATE bench_campaign SET issued = issued + 1 WHERE id = 1 AND issued < total;\n';
 
-/** Runs pgbench for SECONDS and reads tps (without connection time) and latencies from its per-transaction log. */
-async function runPgbench(url: string): Promise<Omit<Row, 'ratioToPgbench'>> {
+/**
+ * Stampede's db-atomic claim statement as a pgbench script: the SQL that issueAtomically sends,
+ * captured through a Db whose execute() only records the query, with pgbench variables in place
+ * of the parameters (a random user per transaction, a fresh claim id from gen_random_uuid()).
+ */
+async function claimStatementScript(): Promise<string> {
+  let captured: SQL | undefined;
+  const recorder = {
+    execute: async (query: SQL) => {
+      captured = query;
+      return { rows: [] };
+    },
+  } as unknown as Db;
+  await issueAtomically(recorder, '@campaign', '@user', '@claim');
+  const { sql: text, params } = new PgDialect().sqlToQuery(captured!);
+  const variables: Record<string, string> = {
+    '@campaign': ':cid',
+    '@user': ':uid',
+    '@claim': 'gen_random_uuid()',
+  };
+  const statement = text.replace(/\$(\d+)/g, (_, n: string) => {
+    const value = params[Number(n) - 1];
+    const variable = variables[String(value)];
+    if (!variable) throw new Error(`unexpected parameter ${String(value)} in the claim statement`);
+    return variable;
+  });
+  return `\\set uid random(1, 2000000000)\n${statement.replace(/\s+/g, ' ')};\n`;
+}
+
+/**
+ * Runs a pgbench script for SECONDS and reads tps (without connection time) and latencies from
+ * its per-transaction log.
+ */
+async function runPgbench(
+  url: string,
+  name: string,
+  script: string,
+  extraArgs: string[] = [],
+): Promise<Omit<Row, 'ratioToPgbench'>> {
   const dir = mkdtempSync(join(tmpdir(), 'stampede-pgbench-'));
   try {
-    const script = join(dir, 'claim.sql');
-    writeFileSync(script, UPDATE_SQL);
+    const scriptFile = join(dir, 'script.sql');
+    writeFileSync(scriptFile, script);
     const { stdout } = await run('pgbench', [
       '--no-vacuum',
       `--client=${CONNECTIONS}`,
       `--jobs=${PGBENCH_THREADS}`,
       `--time=${SECONDS}`,
-      `--file=${script}`,
+      `--file=${scriptFile}`,
       '--log',
       `--log-prefix=${join(dir, 'tx')}`,
+      ...extraArgs,
       url,
     ]);
     const tps = Number(/tps = ([\d.]+) \(without initial connection time\)/.exec(stdout)?.[1]);
@@ -98,7 +144,7 @@ async function runPgbench(url: string): Promise<Omit<Row, 'ratioToPgbench'>> {
     }
     const latency = latencySummary(Float64Array.from(latencies));
     return {
-      name: 'pgbench conditional UPDATE',
+      name,
       engine: 'postgres',
       strategy: 'pgbench',
       requests: processed,
@@ -188,14 +234,36 @@ async function main(): Promise<void> {
       sql`CREATE TABLE bench_campaign (id int PRIMARY KEY, issued int NOT NULL, total int NOT NULL)`,
     );
     await database.db.execute(sql`INSERT INTO bench_campaign VALUES (1, 0, 2147483647)`);
-    console.error(`pgbench: ${CONNECTIONS} clients, ${PGBENCH_THREADS} threads, ${SECONDS} s ...`);
-    const pgbench = await runPgbench(url);
-    rows.push(pgbench);
-    const claims = Math.max(2000, Math.min(MAX_CLAIMS, Math.round(pgbench.perSecond * SECONDS)));
+    const pgbenchArgs = `${CONNECTIONS} clients, ${PGBENCH_THREADS} threads, ${SECONDS} s`;
+    console.error(`pgbench conditional UPDATE (before): ${pgbenchArgs} ...`);
+    const before = await runPgbench(url, 'pgbench UPDATE (before)', UPDATE_SQL);
+    rows.push(before);
+    const campaign = await new CampaignService(database.db).create({
+      name: 'bench: pgbench claim statement',
+      status: 'active',
+      totalQuantity: 100_000_000,
+      perUserLimit: 1,
+      startsAt: null,
+      endsAt: null,
+      couponValidity: { seconds: 86_400 },
+      discount: { type: 'fixed', amount: 1000 },
+      minOrderAmount: null,
+    });
+    console.error(`pgbench db-atomic claim statement: ${pgbenchArgs} ...`);
+    rows.push(
+      await runPgbench(url, 'pgbench claim statement', await claimStatementScript(), [
+        '--protocol=extended',
+        `--define=cid=${campaign.id}`,
+      ]),
+    );
+    // As many claims as pgbench did in half its window: long enough to be steady, bounded in time.
+    const claims = Math.max(2000, Math.min(MAX_CLAIMS, Math.round((before.perSecond * SECONDS) / 2)));
     for (const strategy of ['db-atomic', 'db-lock'] as const) {
       console.error(`simulate ${strategy} on PostgreSQL: ${claims} admitted claims ...`);
       rows.push(await runSimulate(strategy, url, claims));
     }
+    console.error('pgbench conditional UPDATE (after) ...');
+    rows.push(await runPgbench(url, 'pgbench UPDATE (after)', UPDATE_SQL));
     if (!args['skip-pglite']) {
       for (const strategy of ['db-atomic', 'db-lock'] as const) {
         console.error(`simulate ${strategy} on PGlite: ${PGLITE_CLAIMS} admitted claims ...`);
@@ -206,7 +274,9 @@ async function main(): Promise<void> {
     await database.close();
   }
 
-  const baseline = rows[0]!.perSecond;
+  // The baseline: the mean rate of the plain UPDATE before and after the HTTP runs.
+  const updates = rows.filter((r) => r.name.startsWith('pgbench UPDATE'));
+  const baseline = updates.reduce((sum, r) => sum + r.perSecond, 0) / updates.length;
   const table: Row[] = rows.map((r) => ({ ...r, ratioToPgbench: r.perSecond / baseline }));
   console.log();
   printTable(table);
@@ -233,9 +303,12 @@ async function main(): Promise<void> {
     },
     postgres: server,
     method: {
-      pgbench: `${UPDATE_SQL.trim()} -- ${CONNECTIONS} clients, ${PGBENCH_THREADS} threads, ${SECONDS} s, total = 2^31-1 (never sold out)`,
+      pgbench: `${UPDATE_SQL.trim()} -- ${CONNECTIONS} clients, ${PGBENCH_THREADS} threads, ${SECONDS} s, total = 2^31-1 (never sold out); baseline = mean of the runs before and after the HTTP runs`,
+      pgbenchClaimStatement:
+        "src/issuance/sql.ts issueAtomically's statement, extended protocol, random user per transaction",
       simulate: `in-process server, pool ${CONNECTIONS}, ${CONCURRENCY} HTTP requests in flight, attempts 1, stock = users (every claim admitted), warm-up of ${WARM_UP_CLAIMS} claims first`,
     },
+    baselinePerSecond: baseline,
     rows: table,
     targetMet: best >= 0.6,
   };
