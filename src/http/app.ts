@@ -56,6 +56,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     bodyLimit: 64 * 1024,
   });
 
+  // The API speaks JSON only: any other body gets 415 rather than a confusing validation error.
+  app.removeContentTypeParser('text/plain');
   registerValidation(app);
   registerErrorHandling(app);
   await registerAuth(app, config.jwtSecret, config.jwtTtlSeconds);

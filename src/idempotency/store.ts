@@ -124,3 +124,17 @@ async function releaseKey(db: Db, scope: IdempotencyScope): Promise<void> {
     sql`DELETE FROM idempotency_keys WHERE principal = ${scope.principal} AND key = ${scope.key} AND response_status IS NULL`,
   );
 }
+
+/**
+ * Deletes keys older than {@link KEY_TTL_HOURS} (they no longer protect anything) and returns how
+ * many went. Idempotent, so every API process may run it on its own timer.
+ */
+export async function purgeExpiredKeys(db: Db): Promise<number> {
+  const rows = await queryRows<{ n: number }>(
+    db,
+    sql`WITH gone AS (
+          DELETE FROM idempotency_keys WHERE created_at < now() - make_interval(hours => ${KEY_TTL_HOURS}) RETURNING 1
+        ) SELECT count(*)::int AS n FROM gone`,
+  );
+  return rows[0]!.n;
+}

@@ -81,7 +81,10 @@ async function sendIdempotent(
       fingerprint: [request.method, request.routeOptions.url, request.params, request.body],
     },
     async (tx) => ({ status: successStatus, body: await operation(tx) }),
-    (error: DomainError) => ({ status: toProblem(error, request).status, body: toProblem(error, request) }),
+    (error: DomainError) => {
+      const problem = toProblem(error, request);
+      return { status: problem.status, body: problem };
+    },
   );
   reply.header('idempotent-replayed', String(result.replayed));
   if (result.status >= 400) reply.type(PROBLEM_CONTENT_TYPE);

@@ -61,7 +61,12 @@ describe.each(ENGINES)('on %s', (engine) => {
     }
 
     async function persisted(campaignId: string) {
-      const rows = await queryRows<{ coupons: number; users: number; max_per_user: number; issued_count: number }>(
+      const rows = await queryRows<{
+        coupons: number;
+        users: number;
+        max_per_user: number;
+        issued_count: number;
+      }>(
         database.db,
         sql`SELECT count(*)::int AS coupons, count(DISTINCT user_id)::int AS users,
                    coalesce(max(n), 0)::int AS max_per_user,
@@ -76,7 +81,12 @@ describe.each(ENGINES)('on %s', (engine) => {
       const outcome = await claim(campaign.id, 'user-1');
       expect(['issued', 'pending']).toContain(outcome.status);
       await subject.settle();
-      expect(await persisted(campaign.id)).toEqual({ coupons: 1, users: 1, max_per_user: 1, issued_count: 1 });
+      expect(await persisted(campaign.id)).toEqual({
+        coupons: 1,
+        users: 1,
+        max_per_user: 1,
+        issued_count: 1,
+      });
     });
 
     it('issues exactly the stock when 1,000 distinct users race for 100 coupons', async () => {
@@ -84,7 +94,12 @@ describe.each(ENGINES)('on %s', (engine) => {
       const result = await race(Array.from({ length: 1000 }, (_, i) => claim(campaign.id, `racer-${i}`)));
       expect(result.admitted).toBe(100);
       expect(result.rejected).toEqual({ 'sold-out': 900 });
-      expect(await persisted(campaign.id)).toEqual({ coupons: 100, users: 100, max_per_user: 1, issued_count: 100 });
+      expect(await persisted(campaign.id)).toEqual({
+        coupons: 100,
+        users: 100,
+        max_per_user: 1,
+        issued_count: 100,
+      });
     });
 
     it.each([1, 3])('gives one user sending 100 concurrent claims exactly its limit of %i', async (limit) => {
@@ -97,6 +112,18 @@ describe.each(ENGINES)('on %s', (engine) => {
         users: 1,
         max_per_user: limit,
         issued_count: limit,
+      });
+    });
+
+    it('gives one user sending 150 concurrent claims exactly the largest limit of 100', async () => {
+      const campaign = await newCampaign({ perUserLimit: 100, totalQuantity: 1000 });
+      const result = await race(Array.from({ length: 150 }, () => claim(campaign.id, 'collector')));
+      expect(result).toEqual({ admitted: 100, rejected: { 'already-claimed': 50 } });
+      expect(await persisted(campaign.id)).toEqual({
+        coupons: 100,
+        users: 1,
+        max_per_user: 100,
+        issued_count: 100,
       });
     });
 

@@ -40,7 +40,10 @@ export interface TestDatabase extends Database {
 }
 
 /** A migrated, empty database of `engine`; `close()` also drops it. */
-export async function createTestDatabase(engine: Engine, options: { poolSize?: number } = {}): Promise<TestDatabase> {
+export async function createTestDatabase(
+  engine: Engine,
+  options: { poolSize?: number } = {},
+): Promise<TestDatabase> {
   if (engine === 'pglite') {
     const database = await openDatabase({});
     await runMigrations(database);

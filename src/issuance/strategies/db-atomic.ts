@@ -12,10 +12,12 @@ import type { ClaimOutcome, ClaimRequest, IssuanceStrategy } from './types.js';
 
 /**
  * Bound on statement attempts per claim. A retry happens only when a concurrent commit made the
- * snapshot stale (a slot taken by the same user's parallel claim, or the last unit taken); each
- * retry sees strictly more committed coupons of that user, so it converges within the per-user limit.
+ * snapshot stale: a slot taken by the same user's parallel claim, or the last unit taken. Each
+ * slot collision means one more coupon of that user has committed, so a claim collides at most
+ * per-user-limit times before it sees the limit reached; 100 is the largest limit the API accepts
+ * (src/campaigns/schemas.ts), plus a margin for the stock case.
  */
-const MAX_ATTEMPTS = 20;
+const MAX_ATTEMPTS = 100 + 5;
 
 export class DbAtomicStrategy implements IssuanceStrategy {
   readonly name = 'db-atomic' as const;

@@ -1,0 +1,273 @@
+/**
+ * Bad input gets a 4xx application/problem+json naming the field, and changes no row
+ * (asserted by counting every table before and after), on PostgreSQL and PGlite.
+ */
+import { randomUUID } from 'node:crypto';
+import { createSigner } from 'fast-jwt';
+import type { InjectOptions } from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  bearer,
+  campaignBody,
+  createCampaign,
+  createTestApp,
+  problemOf,
+  rowCounts,
+  TEST_JWT_SECRET,
+  type TestApp,
+} from '../helpers/app.js';
+import { ENGINES } from '../helpers/database.js';
+
+describe.each(ENGINES)('bad input on %s', (engine) => {
+  let t: TestApp;
+  let campaignId: string;
+  let couponId: string;
+
+  beforeAll(async () => {
+    t = await createTestApp(engine);
+    campaignId = (await createCampaign(t, { totalQuantity: 5 })).id;
+    const claim = await t.app.inject({
+      method: 'POST',
+      url: `/v1/campaigns/${campaignId}/claims`,
+      headers: bearer(t.userToken('owner')),
+    });
+    couponId = claim.json().coupon.id;
+  });
+  afterAll(async () => {
+    await t?.close();
+  });
+
+  /** Sends a request and checks it is a problem of `status`/`code` that wrote nothing. */
+  async function expectRejected(request: InjectOptions, status: number, code: string, field?: string) {
+    const before = await rowCounts(t.database);
+    const response = await t.app.inject(request);
+    const problem = problemOf(response);
+    expect(problem.status).toBe(status);
+    expect(problem.contentType).toContain('application/problem+json');
+    expect(problem.body.code).toBe(code);
+    expect(problem.body.type).toBe(`https://stampede.dev/problems/${code}`);
+    if (field) expect(problem.body.errors?.map((e) => e.field)).toContain(field);
+    expect(JSON.stringify(problem.body)).not.toMatch(/at .*\.(ts|js):\d+/);
+    expect(await rowCounts(t.database)).toEqual(before);
+    return problem.body;
+  }
+
+  const admin = () => ({ ...bearer(t.adminToken), 'content-type': 'application/json' });
+
+  it('rejects malformed JSON', async () => {
+    await expectRejected(
+      { method: 'POST', url: '/v1/campaigns', headers: admin(), payload: '{"name": "x",' },
+      400,
+      'validation-failed',
+      'body',
+    );
+  });
+
+  it.each([
+    ['zero stock', { totalQuantity: 0 }, 'body/totalQuantity'],
+    ['negative stock', { totalQuantity: -5 }, 'body/totalQuantity'],
+    ['stock as a string', { totalQuantity: '100' }, 'body/totalQuantity'],
+    ['a fractional limit', { perUserLimit: 1.5 }, 'body/perUserLimit'],
+    ['an unknown field', { colour: 'red' }, 'body'],
+    ['a percent above 100', { discount: { type: 'percent', percent: 150 } }, 'body/discount/percent'],
+    ['a malformed date', { startsAt: 'tomorrow' }, 'body/startsAt'],
+    [
+      'a window ending before it starts',
+      { startsAt: '2030-01-02T00:00:00Z', endsAt: '2030-01-01T00:00:00Z' },
+      'body/endsAt',
+    ],
+    ['no name', { name: undefined }, 'body/name'],
+  ])('rejects a campaign with %s', async (_label, overrides, field) => {
+    await expectRejected(
+      { method: 'POST', url: '/v1/campaigns', headers: admin(), payload: campaignBody(overrides) },
+      400,
+      'validation-failed',
+      field,
+    );
+  });
+
+  it('rejects a stock below the coupons already issued', async () => {
+    await expectRejected(
+      {
+        method: 'PATCH',
+        url: `/v1/campaigns/${campaignId}`,
+        headers: admin(),
+        payload: { totalQuantity: 0 },
+      },
+      400,
+      'validation-failed',
+      'body/totalQuantity',
+    );
+    const crowded = await createCampaign(t, { totalQuantity: 3 });
+    for (const user of ['a', 'b']) {
+      await t.app.inject({
+        method: 'POST',
+        url: `/v1/campaigns/${crowded.id}/claims`,
+        headers: bearer(t.userToken(user)),
+      });
+    }
+    await expectRejected(
+      {
+        method: 'PATCH',
+        url: `/v1/campaigns/${crowded.id}`,
+        headers: admin(),
+        payload: { totalQuantity: 1 },
+      },
+      400,
+      'validation-failed',
+      'body/totalQuantity',
+    );
+  });
+
+  it('rejects a malformed id and answers not-found for unknown ids', async () => {
+    await expectRejected(
+      { method: 'POST', url: '/v1/campaigns/not-a-uuid/claims', headers: bearer(t.userToken('u')) },
+      400,
+      'validation-failed',
+      'params/id',
+    );
+    await expectRejected(
+      { method: 'POST', url: `/v1/campaigns/${randomUUID()}/claims`, headers: bearer(t.userToken('u')) },
+      404,
+      'not-found',
+    );
+    await expectRejected({ method: 'GET', url: `/v1/campaigns/${randomUUID()}` }, 404, 'not-found');
+    await expectRejected(
+      {
+        method: 'POST',
+        url: '/v1/redemptions',
+        headers: bearer(t.userToken('owner')),
+        payload: { couponId: randomUUID(), orderId: 'o', orderAmount: 100 },
+      },
+      404,
+      'not-found',
+    );
+    await expectRejected(
+      { method: 'POST', url: `/v1/redemptions/${randomUUID()}/rollback`, headers: bearer(t.adminToken) },
+      404,
+      'not-found',
+    );
+  });
+
+  it('rejects a redemption with a negative amount or a bad Idempotency-Key', async () => {
+    const owner = bearer(t.userToken('owner'));
+    await expectRejected(
+      {
+        method: 'POST',
+        url: '/v1/redemptions',
+        headers: owner,
+        payload: { couponId, orderId: 'o', orderAmount: -1 },
+      },
+      400,
+      'validation-failed',
+      'body/orderAmount',
+    );
+    await expectRejected(
+      {
+        method: 'POST',
+        url: '/v1/redemptions',
+        headers: { ...owner, 'idempotency-key': 'has spaces' },
+        payload: { couponId, orderId: 'o', orderAmount: 1 },
+      },
+      400,
+      'validation-failed',
+      'headers/idempotency-key',
+    );
+  });
+
+  it('rejects missing, malformed, expired and forged tokens', async () => {
+    const claim = (headers: Record<string, string>) => ({
+      method: 'POST' as const,
+      url: `/v1/campaigns/${campaignId}/claims`,
+      headers,
+    });
+    await expectRejected(claim({}), 401, 'unauthorized');
+    await expectRejected(claim({ authorization: 'Bearer not.a.jwt' }), 401, 'unauthorized');
+    await expectRejected(claim({ authorization: 'Basic dXNlcjpwYXNz' }), 401, 'unauthorized');
+    const expired = createSigner({
+      key: TEST_JWT_SECRET,
+      expiresIn: 60_000,
+      clockTimestamp: Date.now() - 3_600_000,
+    })({ sub: 'late-user', role: 'user' });
+    await expectRejected(claim(bearer(expired)), 401, 'unauthorized');
+    const forged = createSigner({ key: 'another-secret-another-secret-another-secret' })({
+      sub: 'x',
+      role: 'admin',
+    });
+    await expectRejected(claim(bearer(forged)), 401, 'unauthorized');
+    const unsigned = createSigner({ algorithm: 'none' })({ sub: 'x', role: 'admin' });
+    await expectRejected(claim(bearer(unsigned)), 401, 'unauthorized');
+  });
+
+  it('forbids a user from claiming for another user and from admin operations', async () => {
+    const user = bearer(t.userToken('mallory'));
+    await expectRejected(
+      {
+        method: 'POST',
+        url: `/v1/campaigns/${campaignId}/claims`,
+        headers: user,
+        payload: { userId: 'alice' },
+      },
+      403,
+      'forbidden',
+    );
+    await expectRejected(
+      { method: 'POST', url: '/v1/campaigns', headers: user, payload: campaignBody() },
+      403,
+      'forbidden',
+    );
+    await expectRejected(
+      {
+        method: 'PATCH',
+        url: `/v1/campaigns/${campaignId}`,
+        headers: user,
+        payload: { status: 'suspended' },
+      },
+      403,
+      'forbidden',
+    );
+    await expectRejected(
+      { method: 'DELETE', url: `/v1/campaigns/${campaignId}`, headers: user },
+      403,
+      'forbidden',
+    );
+  });
+
+  it('rejects a non-JSON body and an unknown route', async () => {
+    await expectRejected(
+      {
+        method: 'POST',
+        url: '/v1/campaigns',
+        headers: { ...bearer(t.adminToken), 'content-type': 'text/plain' },
+        payload: 'hello',
+      },
+      415,
+      'unsupported-media-type',
+    );
+    await expectRejected({ method: 'GET', url: '/v1/nothing-here' }, 404, 'not-found');
+  });
+
+  it('rejects a malformed cursor', async () => {
+    await expectRejected(
+      { method: 'GET', url: '/v1/campaigns?cursor=bm90LWEtY3Vyc29y' },
+      400,
+      'validation-failed',
+      'querystring/cursor',
+    );
+  });
+
+  it('rejects an invalid status transition with 409', async () => {
+    const ended = await createCampaign(t);
+    await t.app.inject({
+      method: 'PATCH',
+      url: `/v1/campaigns/${ended.id}`,
+      headers: admin(),
+      payload: { status: 'ended' },
+    });
+    await expectRejected(
+      { method: 'PATCH', url: `/v1/campaigns/${ended.id}`, headers: admin(), payload: { status: 'active' } },
+      409,
+      'invalid-transition',
+    );
+  });
+});
