@@ -126,13 +126,17 @@ function formatPhase(title: string, phase: PhaseSummary): string[] {
   return [
     `${title}:`,
     row('  requests', phase.requests),
-    `  throughput                 ${phase.throughput.toFixed(0)} req/s over ${(phase.durationMs / 1000).toFixed(2)} s`,
-    `  latency ms                 p50 ${ms(l.p50)}  p95 ${ms(l.p95)}  p99 ${ms(l.p99)}  max ${ms(l.max)}`,
-    `  by status                  ${statuses || '-'}`,
-    `  by code                    ${codes || '-'}`,
+    line(
+      '  throughput',
+      `${phase.throughput.toFixed(0)} req/s over ${(phase.durationMs / 1000).toFixed(2)} s`,
+    ),
+    line('  latency ms', `p50 ${ms(l.p50)}  p95 ${ms(l.p95)}  p99 ${ms(l.p99)}  max ${ms(l.max)}`),
+    line('  by status', statuses || '-'),
+    line('  by code', codes || '-'),
   ];
 }
 
-const row = (label: string, value: number) => `${label.padEnd(27)}${formatCount(value)}`;
+const line = (label: string, text: string) => `${label.padEnd(27)}${text}`;
+const row = (label: string, value: number) => line(label, formatCount(value));
 const formatCount = (n: number) => n.toLocaleString('en-US');
 const ms = (value: number) => value.toFixed(1);
