@@ -160,7 +160,7 @@ describe('formatReport', () => {
     expect(text).toContain('stock                      10');
     expect(text).toContain('over-issued                0');
     expect(text).toContain('p50 1.0  p95 2.0  p99 2.0');
-    expect(text).toMatch(/\n  by status +201: 2\n/);
+    expect(text).toMatch(/\n {2}by status +201: 2\n/);
     expect(text).toMatch(/OK: every invariant held$/);
   });
 
