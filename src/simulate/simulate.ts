@@ -8,6 +8,7 @@
  * for the simulated users with `{ "userId": "sim-<n>" }`.
  */
 import { randomInt } from 'node:crypto';
+import { setTimeout } from 'node:timers/promises';
 import { type DatabaseTruth, findViolations, readDatabaseTruth, summarizeFigures } from './invariants.js';
 import { type Outcome, type PhaseResult, problemCode, runPhase, StampedeClient } from './load.js';
 import { planClaims, sample, seededRandom, simulatedUserId } from './plan.js';
@@ -57,7 +58,11 @@ export async function simulate(
   try {
     const campaignId = await createCampaign(client, options);
     const claims = await runClaims(client, campaignId, options);
-    await target.waitForSettled(claims.acknowledged.map((a) => a.couponId));
+    if (claims.pending > 0) {
+      await (target.waitForSettled
+        ? target.waitForSettled(claims.acknowledged.map((a) => a.couponId))
+        : waitForIssuedCount(client, campaignId, claims.acknowledged.length));
+    }
 
     const chosen = sample(claims.acknowledged, options.redeemSample, seededRandom(options.seed ^ 0x5eed));
     const redemptions = await runRedemptions(client, campaignId, chosen, options);
@@ -135,6 +140,28 @@ async function createCampaign(client: StampedeClient, options: SimulateOptions):
     throw new Error(`could not create the campaign (HTTP ${response.status}): ${detail}`);
   }
   return id;
+}
+
+/** Poll interval and patience of {@link waitForIssuedCount}, ms. */
+const SETTLE_POLL_MS = 200;
+const SETTLE_PATIENCE_MS = 10_000;
+
+/**
+ * Waits until the campaign's `issuedCount` reaches `acknowledged` (every pending claim persisted),
+ * or has not moved for {@link SETTLE_PATIENCE_MS}; the invariant check then reports what is missing.
+ */
+async function waitForIssuedCount(client: StampedeClient, campaignId: string, acknowledged: number) {
+  let last = -1;
+  let lastMovedAt = performance.now();
+  for (;;) {
+    const { issuedCount } = await readCampaign(client, campaignId);
+    if (issuedCount >= acknowledged) return;
+    if (issuedCount !== last) {
+      last = issuedCount;
+      lastMovedAt = performance.now();
+    } else if (performance.now() - lastMovedAt > SETTLE_PATIENCE_MS) return;
+    await setTimeout(SETTLE_POLL_MS);
+  }
 }
 
 async function readCampaign(client: StampedeClient, campaignId: string) {

@@ -26,11 +26,12 @@ export interface SimulationTarget {
   /** The database, read for the invariants; undefined when the simulator cannot see it. */
   db: Db | undefined;
   /**
-   * Resolves once every acknowledged claim is persisted. Synchronous strategies (201) are settled
-   * when they answer; an admitting strategy (redis-gate, 202 pending) waits for its workers here.
-   * @param acknowledgedClaimIds coupon ids of 201 and claim ids of 202 responses.
+   * Resolves once every acknowledged claim is persisted; called only when some claims were
+   * answered 202 (pending). An in-process admitting strategy (redis-gate) waits for its workers
+   * here. Undefined: the simulator polls `GET /v1/campaigns/{id}` until `issuedCount` reaches the
+   * acknowledged count or stops moving (see simulate.ts).
    */
-  waitForSettled(acknowledgedClaimIds: readonly string[]): Promise<void>;
+  waitForSettled?: ((acknowledgedClaimIds: readonly string[]) => Promise<void>) | undefined;
   close(): Promise<void>;
 }
 
@@ -87,9 +88,7 @@ export async function startInProcessTarget(options: InProcessOptions): Promise<S
       engine: database.engine,
       strategy: options.strategy,
       db: database.db,
-      waitForSettled: async () => {
-        await activePlugin?.waitForSettled();
-      },
+      waitForSettled: activePlugin && (() => activePlugin.waitForSettled()),
       close: async () => {
         try {
           await server.close();
@@ -107,13 +106,13 @@ export async function startInProcessTarget(options: InProcessOptions): Promise<S
 }
 
 /**
- * A remote Stampede server. Without a `waitForSettled`, 202 (pending) claims are counted as
- * acknowledged as they are; the report's missing-claim figure then compares counts only.
+ * A remote Stampede server. Pending (202) claims are waited for through the campaign's
+ * `issuedCount` unless `waitForSettled` says how; the missing-claim figure compares counts only.
  */
 export function remoteTarget(
   url: string,
   token: string,
-  waitForSettled: SimulationTarget['waitForSettled'] = async () => {},
+  waitForSettled?: SimulationTarget['waitForSettled'],
 ): SimulationTarget {
   return {
     mode: 'remote',
