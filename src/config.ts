@@ -18,6 +18,16 @@ const LogLevel = Type.Union(
   ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((level) => Type.Literal(level)),
 );
 
+/** A duration: an integer with an optional unit s, m, h or d (no unit = seconds). */
+const DURATION_PATTERN = '^[0-9]{1,9}[smhd]?$';
+const DURATION_UNIT_SECONDS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86_400 };
+
+/** Seconds in a duration matching {@link DURATION_PATTERN}, e.g. `180d` → 15,552,000. */
+export function parseDurationSeconds(text: string): number {
+  const unit = /[smhd]$/.test(text) ? text.slice(-1) : 's';
+  return Number.parseInt(text, 10) * DURATION_UNIT_SECONDS[unit]!;
+}
+
 const EnvSchema = Type.Object({
   PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 3000, description: 'HTTP port (0 = ephemeral)' }),
   HOST: Type.String({ minLength: 1, default: '127.0.0.1', description: 'HTTP bind address' }),
@@ -45,6 +55,17 @@ const EnvSchema = Type.Object({
   ),
   JWT_TTL_SECONDS: Type.Integer({ minimum: 60, default: 3600, description: 'access token lifetime, s' }),
   LOG_LEVEL: { ...LogLevel, default: 'info' },
+  ARCHIVE_AFTER: Type.String({
+    pattern: DURATION_PATTERN,
+    default: '180d',
+    description:
+      'archive campaigns soft-deleted longer than this (and forbid their restore): 180d, 12h, 30m, 45s or seconds',
+  }),
+  ARCHIVE_INTERVAL: Type.String({
+    pattern: DURATION_PATTERN,
+    default: '90d',
+    description: 'how often the in-process archival runs (90d = every 3 months, seed 004); 0 = never',
+  }),
 });
 
 type Env = Static<typeof EnvSchema>;
@@ -63,6 +84,10 @@ export interface Config {
   jwtSecret: string | undefined;
   jwtTtlSeconds: number;
   logLevel: string;
+  /** Soft-deleted campaigns older than this are archived and can no longer be restored, s. */
+  archiveAfterSeconds: number;
+  /** Period of the in-process archival, s; 0 disables the schedule. */
+  archiveIntervalSeconds: number;
 }
 
 /** A configuration problem; `variable` names the environment variable at fault. */
@@ -123,6 +148,8 @@ export function loadConfig(
     jwtSecret: parsed.JWT_SECRET,
     jwtTtlSeconds: parsed.JWT_TTL_SECONDS,
     logLevel: parsed.LOG_LEVEL as string,
+    archiveAfterSeconds: parseDurationSeconds(parsed.ARCHIVE_AFTER),
+    archiveIntervalSeconds: parseDurationSeconds(parsed.ARCHIVE_INTERVAL),
   };
 }
 

@@ -21,6 +21,8 @@ export const ERROR_CODES = {
   'coupon-revoked': 'The coupon has been revoked',
   'order-amount-too-low': 'The order amount is below the minimum of the campaign',
   'already-rolled-back': 'The redemption has already been rolled back',
+  'code-taken': 'The code is already used by another coupon or campaign',
+  'retention-expired': 'The campaign was deleted too long ago to be restored',
   'idempotency-key-reused': 'The Idempotency-Key was already used with another request',
   'idempotency-key-in-use': 'A request with this Idempotency-Key is still in progress',
   'rate-limited': 'Too many requests',

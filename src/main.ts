@@ -4,6 +4,8 @@
  * environment (see src/config.ts); a bad variable exits with status 2 and a message naming it.
  */
 import { Command } from 'commander';
+import { registerArchive } from './cli/archive.js';
+import { registerCodes } from './cli/codes.js';
 import { registerMigrate } from './cli/migrate.js';
 import { registerServe } from './cli/serve.js';
 import { registerSimulate } from './cli/simulate.js';
@@ -18,6 +20,8 @@ const program = new Command()
 registerServe(program);
 registerMigrate(program);
 registerUsers(program);
+registerCodes(program);
+registerArchive(program);
 registerSimulate(program);
 
 try {

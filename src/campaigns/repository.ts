@@ -140,3 +140,31 @@ export async function softDeleteCampaign(db: Db, id: string): Promise<Campaign |
     .returning();
   return rows[0] && campaignFromRow(rows[0]);
 }
+
+/**
+ * Undoes a soft delete made less than `retentionSeconds` ago (after that the campaign is due for
+ * archival); returns the campaign, or undefined when no deleted campaign in retention matched.
+ */
+export async function restoreCampaign(
+  db: Db,
+  id: string,
+  retentionSeconds: number,
+): Promise<Campaign | undefined> {
+  const rows = await db
+    .update(campaigns)
+    .set({ deletedAt: null, updatedAt: sql`now()` as unknown as Date })
+    .where(
+      and(
+        eq(campaigns.id, id),
+        sql`${campaigns.deletedAt} > now() - make_interval(secs => ${retentionSeconds})`,
+      ),
+    )
+    .returning();
+  return rows[0] && campaignFromRow(rows[0]);
+}
+
+/** Whether a campaign row exists at all, deleted or not (not yet archived). */
+export async function campaignRowExists(db: Db, id: string): Promise<boolean> {
+  const rows = await db.select({ id: campaigns.id }).from(campaigns).where(eq(campaigns.id, id)).limit(1);
+  return rows.length === 1;
+}

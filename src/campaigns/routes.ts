@@ -166,6 +166,26 @@ export async function campaignRoutes(app: FastifyInstance): Promise<void> {
   );
 }
 
+/** `POST /v1/campaigns/{id}/restore`: undo a soft delete within ARCHIVE_AFTER. */
+export async function campaignRestoreRoute(app: FastifyInstance): Promise<void> {
+  const api = app.withTypeProvider<TypeBoxTypeProvider>();
+  const { campaigns, config } = app.services;
+  api.post(
+    '/v1/campaigns/:id/restore',
+    {
+      onRequest: requireRole('admin'),
+      schema: {
+        tags: ['campaigns'],
+        summary: 'Restore a soft-deleted campaign (within ARCHIVE_AFTER of its deletion)',
+        security: [{ bearer: [] }],
+        params: IdParams,
+        response: { 200: CampaignSchema, ...ProblemResponses },
+      },
+    },
+    async (request) => campaignJson(await campaigns.restore(request.params.id, config.archiveAfterSeconds)),
+  );
+}
+
 function notFound(campaign: Campaign): DomainError {
   return new DomainError('not-found', `campaign ${campaign.id} does not exist`);
 }

@@ -12,10 +12,12 @@ import type { Campaign, CampaignStatus } from './model.js';
 import {
   type CampaignChanges,
   type CampaignCursor,
+  campaignRowExists,
   findCampaign,
   insertCampaign,
   listCampaigns,
   type NewCampaign,
+  restoreCampaign,
   softDeleteCampaign,
   updateCampaign,
 } from './repository.js';
@@ -99,6 +101,27 @@ export class CampaignService {
     if (!campaign) throw new DomainError('not-found', `campaign ${id} does not exist`);
     await this.notify(campaign, 'deleted');
     return campaign;
+  }
+
+  /**
+   * Restores a campaign soft-deleted less than `retentionSeconds` ago (ARCHIVE_AFTER): it and its
+   * coupons are visible again. Listeners hear an `updated` campaign.
+   * @throws DomainError `not-found` (unknown, archived, or not deleted), `retention-expired`.
+   */
+  async restore(id: string, retentionSeconds: number): Promise<Campaign> {
+    const campaign = await restoreCampaign(this.db, id, retentionSeconds);
+    if (campaign) {
+      await this.notify(campaign, 'updated');
+      return campaign;
+    }
+    if (await findCampaign(this.db, id)) throw new DomainError('not-found', `campaign ${id} is not deleted`);
+    if (await campaignRowExists(this.db, id)) {
+      throw new DomainError(
+        'retention-expired',
+        `campaign ${id} was deleted more than ${retentionSeconds} s ago`,
+      );
+    }
+    throw new DomainError('not-found', `campaign ${id} does not exist`);
   }
 
   private async notify(campaign: Campaign, kind: CampaignChangeKind): Promise<void> {

@@ -1,9 +1,12 @@
 /** `stampede serve`: migrates the database, then serves the API until SIGINT/SIGTERM. */
 import type { Command } from 'commander';
+import { ArchiveScheduler } from '../archive/scheduler.js';
+import { resumeCodeJobs } from '../codes/jobs.js';
 import { loadConfig } from '../config.js';
 import { buildApp } from '../http/app.js';
 import { onShutdownSignal, startServer } from '../http/server.js';
 import { purgeExpiredKeys } from '../idempotency/store.js';
+import { STALE_AFTER_SECONDS } from '../jobs/store.js';
 import { openRuntime } from '../runtime.js';
 
 /** How often expired idempotency keys are deleted, ms. */
@@ -22,6 +25,26 @@ export function registerServe(program: Command): void {
           database: runtime.database,
           logger: { level: config.logLevel },
         });
+        const { db } = runtime.database;
+        // Code jobs of a process that died (or was stopped) resume here, at start and then
+        // whenever one's heartbeat goes stale, so a quick restart does not strand a job.
+        const resume = () =>
+          resumeCodeJobs(db, app.services.jobs).then(
+            (jobs) => {
+              if (jobs.length > 0)
+                app.log.warn({ jobs: jobs.map((job) => job.id) }, 'resumed code generation jobs');
+            },
+            (err) => app.log.warn({ err }, 'resuming code generation jobs failed'),
+          );
+        await resume();
+        const resumeTimer = setInterval(resume, STALE_AFTER_SECONDS * 1000).unref();
+        const archival = new ArchiveScheduler(db, {
+          afterSeconds: config.archiveAfterSeconds,
+          intervalSeconds: config.archiveIntervalSeconds,
+          onRun: (report) => app.log.info({ archive: report }, 'archival ran'),
+          onError: (error) => app.log.error({ err: error }, 'archival failed'),
+        });
+        archival.start();
         const server = await startServer(app, config.host, config.port);
         app.log.info(
           {
@@ -39,7 +62,9 @@ export function registerServe(program: Command): void {
         }, PURGE_INTERVAL_MS).unref();
         onShutdownSignal(async (signal) => {
           app.log.info({ signal }, 'shutting down');
+          await archival.stop();
           clearInterval(purge);
+          clearInterval(resumeTimer);
           await server.close();
           await runtime.close();
         });

@@ -25,7 +25,7 @@ export async function listUserCoupons(
     sql`SELECT ${sql.raw(prefixed('c'))} FROM coupons c
         WHERE c.user_id = ${userId} ${after}
           AND EXISTS (SELECT 1 FROM campaigns k WHERE k.id = c.campaign_id AND k.deleted_at IS NULL)
-        ORDER BY c.issued_at DESC, c.id DESC
+        ORDER BY c.issued_at DESC NULLS LAST, c.id DESC NULLS LAST
         LIMIT ${options.limit}`,
   );
   return rows.map((row) => couponFromRow(row));

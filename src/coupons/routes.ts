@@ -1,10 +1,14 @@
-/** `GET /v1/me/coupons`: the caller's coupons (or, for admin/service, a given user's), newest first. */
+/**
+ * `GET /v1/me/coupons`: the caller's coupons (or, for admin/service, a given user's), newest first.
+ * `GET /v1/coupons`: admin search with filters (src/coupons/search.ts).
+ */
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import { actingUserId, requireRole } from '../http/auth.js';
 import { decodeCursor, encodeCursor, ProblemResponses } from '../http/schemas.js';
 import { listUserCoupons } from './repository.js';
-import { CouponPageSchema, couponJson, MyCouponsQuery } from './schemas.js';
+import { CouponPageSchema, CouponSearchQuery, couponJson, MyCouponsQuery } from './schemas.js';
+import { decodeSearchCursor, searchCoupons } from './search.js';
 
 export async function couponRoutes(app: FastifyInstance): Promise<void> {
   const api = app.withTypeProvider<TypeBoxTypeProvider>();
@@ -32,6 +36,36 @@ export async function couponRoutes(app: FastifyInstance): Promise<void> {
       });
       const last = page.length === limit ? page[page.length - 1] : undefined;
       return { items: page.map(couponJson), nextCursor: last ? encodeCursor(last.issuedAt, last.id) : null };
+    },
+  );
+
+  api.get(
+    '/v1/coupons',
+    {
+      onRequest: requireRole('admin'),
+      schema: {
+        tags: ['coupons'],
+        summary: 'Search coupons, newest first (keyset pagination; by redemption time with a redeemed range)',
+        security: [{ bearer: [] }],
+        querystring: CouponSearchQuery,
+        response: { 200: CouponPageSchema, ...ProblemResponses },
+      },
+    },
+    async (request) => {
+      const { limit, cursor, issuedFrom, issuedTo, redeemedFrom, redeemedTo, ...equal } = request.query;
+      const date = (value: string | undefined) => (value === undefined ? undefined : new Date(value));
+      const page = await searchCoupons(
+        db,
+        {
+          ...equal,
+          issuedFrom: date(issuedFrom),
+          issuedTo: date(issuedTo),
+          redeemedFrom: date(redeemedFrom),
+          redeemedTo: date(redeemedTo),
+        },
+        { limit, after: decodeSearchCursor(cursor) },
+      );
+      return { items: page.items.map(couponJson), nextCursor: page.nextCursor };
     },
   );
 }

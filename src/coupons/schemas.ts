@@ -1,7 +1,7 @@
 /** The coupon JSON shape and its schema. */
 import { type Static, Type } from 'typebox';
 import { DateTime, Nullable, PageQuery, Uuid } from '../http/schemas.js';
-import type { Coupon } from './model.js';
+import { COUPON_STATUSES, type Coupon } from './model.js';
 
 export const CouponSchema = Type.Object(
   {
@@ -29,6 +29,24 @@ export const MyCouponsQuery = Type.Object({
     Type.String({ minLength: 1, maxLength: 128, description: 'admin/service only: list this user' }),
   ),
 });
+
+export const CouponSearchQuery = Type.Object(
+  {
+    ...PageQuery,
+    campaignId: Type.Optional(Uuid),
+    userId: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
+    code: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
+    status: Type.Optional(Type.Union(COUPON_STATUSES.map((status) => Type.Literal(status)))),
+    issuedFrom: Type.Optional({ ...DateTime, description: 'issued at or after (inclusive)' }),
+    issuedTo: Type.Optional({ ...DateTime, description: 'issued before (exclusive)' }),
+    redeemedFrom: Type.Optional({
+      ...DateTime,
+      description: 'redeemed at or after; orders by redemption time',
+    }),
+    redeemedTo: Type.Optional({ ...DateTime, description: 'redeemed before (exclusive)' }),
+  },
+  { additionalProperties: false },
+);
 
 export function couponJson(coupon: Coupon): CouponJson {
   return {

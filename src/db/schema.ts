@@ -8,7 +8,9 @@
  * - `coupons_user_slot_unique`: (campaign_id, user_id, user_slot) with 1 <= user_slot <= per-user
  *   limit, so a user never holds more coupons of a campaign than the limit;
  * - `coupons.id` is the claim id, so persisting a claim twice is a no-op;
- * - `redemptions_one_completed_per_coupon`: a coupon has at most one completed redemption.
+ * - `redemptions_one_completed_per_coupon`: a coupon has at most one completed redemption;
+ * - `coupons_code_unique`: a generated code names one coupon (shared codes live on the campaign,
+ *   `campaigns_shared_code_unique`, see src/codes/shared.ts).
  *
  * Money amounts are integers in minor currency units (cents); percentages are whole percent.
  */
@@ -64,8 +66,11 @@ export const campaigns = pgTable(
     createdAt: createdAt(),
     updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
     deletedAt: timestamp('deleted_at', { withTimezone: true }),
+    /** A public code any user may redeem (once per per-user limit, up to the stock); see src/codes/shared.ts. */
+    sharedCode: text('shared_code'),
   },
   (t) => [
+    uniqueIndex('campaigns_shared_code_unique').on(t.sharedCode),
     check('campaigns_status_valid', sql`${t.status} IN ('draft', 'active', 'suspended', 'ended')`),
     check('campaigns_total_quantity_positive', sql`${t.totalQuantity} > 0`),
     check('campaigns_issued_count_not_negative', sql`${t.issuedCount} >= 0`),
@@ -105,10 +110,26 @@ export const coupons = pgTable(
     redeemedAt: timestamp('redeemed_at', { withTimezone: true }),
   },
   (t) => [
-    uniqueIndex('coupons_user_slot_unique').on(t.campaignId, t.userId, t.userSlot),
+    // Partial (owned coupons only): owner-less generated codes never conflict here anyway (NULLs
+    // are distinct), and skipping them keeps bulk code generation off these two indexes.
+    uniqueIndex('coupons_user_slot_unique')
+      .on(t.campaignId, t.userId, t.userSlot)
+      .where(sql`${t.userId} IS NOT NULL`),
     uniqueIndex('coupons_code_unique').on(t.code),
-    index('coupons_user_issued_idx').on(t.userId, t.issuedAt.desc(), t.id.desc()),
+    index('coupons_user_issued_idx')
+      .on(t.userId, t.issuedAt.desc(), t.id.desc())
+      .where(sql`${t.userId} IS NOT NULL`),
     index('coupons_campaign_issued_idx').on(t.campaignId, t.issuedAt.desc(), t.id.desc()),
+    // Coupon search (src/coupons/search.ts): one index per filter, each in the keyset order.
+    // Only the settled statuses: `issued` (most rows, and every new code) is served by
+    // coupons_issued_idx with a filter, so inserting codes does not touch this index.
+    index('coupons_status_issued_idx')
+      .on(t.status, t.issuedAt.desc(), t.id.desc())
+      .where(sql`${t.status} IN ('redeemed', 'revoked')`),
+    index('coupons_issued_idx').on(t.issuedAt.desc(), t.id.desc()),
+    index('coupons_redeemed_idx')
+      .on(t.redeemedAt.desc(), t.id.desc())
+      .where(sql`${t.redeemedAt} IS NOT NULL`),
     check('coupons_status_valid', sql`${t.status} IN ('issued', 'redeemed', 'revoked')`),
     check('coupons_owner_has_slot', sql`(${t.userId} IS NULL) = (${t.userSlot} IS NULL)`),
     check('coupons_user_slot_positive', sql`${t.userSlot} IS NULL OR ${t.userSlot} >= 1`),
@@ -157,4 +178,77 @@ export const idempotencyKeys = pgTable(
     primaryKey({ columns: [t.principal, t.key] }),
     index('idempotency_keys_created_idx').on(t.createdAt),
   ],
+);
+
+/**
+ * Long-running work done in-process (code generation, archival) with its progress. `updated_at`
+ * is the heartbeat: a `running` job whose heartbeat is older than a minute belonged to a process
+ * that died, and is marked `failed` at the next start (src/jobs/store.ts).
+ */
+export const jobs = pgTable(
+  'jobs',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    kind: text('kind').notNull(),
+    status: text('status').notNull().default('running'),
+    params: jsonb('params').notNull(),
+    total: integer('total').notNull(),
+    done: integer('done').notNull().default(0),
+    result: jsonb('result'),
+    error: text('error'),
+    createdAt: createdAt(),
+    updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+    finishedAt: timestamp('finished_at', { withTimezone: true }),
+  },
+  (t) => [
+    check('jobs_status_valid', sql`${t.status} IN ('running', 'succeeded', 'failed')`),
+    check('jobs_progress_valid', sql`${t.done} >= 0 AND ${t.total} >= 0`),
+    // At most one archival runs at a time across all processes.
+    uniqueIndex('jobs_one_running_archive')
+      .on(t.kind)
+      .where(sql`${t.kind} = 'archive' AND ${t.status} = 'running'`),
+    index('jobs_kind_created_idx').on(t.kind, t.createdAt.desc()),
+  ],
+);
+
+/*
+ * Archive tables (src/archive/): rows of campaigns soft-deleted longer than ARCHIVE_AFTER, moved
+ * out of the live tables. `data` is the whole original row (`to_jsonb`), so the archive keeps
+ * every column, including ones added after this table was created; the few columns searched
+ * on are copied out beside it.
+ */
+const archivedAt = () => timestamp('archived_at', { withTimezone: true }).notNull().defaultNow();
+
+export const archivedCampaigns = pgTable('archived_campaigns', {
+  id: uuid('id').primaryKey(),
+  deletedAt: timestamp('deleted_at', { withTimezone: true }),
+  data: jsonb('data').notNull(),
+  archivedAt: archivedAt(),
+});
+
+export const archivedCoupons = pgTable(
+  'archived_coupons',
+  {
+    id: uuid('id').primaryKey(),
+    campaignId: uuid('campaign_id').notNull(),
+    code: text('code'),
+    data: jsonb('data').notNull(),
+    archivedAt: archivedAt(),
+  },
+  (t) => [
+    index('archived_coupons_code_idx').on(t.code),
+    index('archived_coupons_campaign_idx').on(t.campaignId),
+  ],
+);
+
+export const archivedRedemptions = pgTable(
+  'archived_redemptions',
+  {
+    id: uuid('id').primaryKey(),
+    couponId: uuid('coupon_id').notNull(),
+    campaignId: uuid('campaign_id').notNull(),
+    data: jsonb('data').notNull(),
+    archivedAt: archivedAt(),
+  },
+  (t) => [index('archived_redemptions_coupon_idx').on(t.couponId)],
 );

@@ -8,15 +8,18 @@
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import { archiveRoutes } from '../archive/routes.js';
 import { authRoutes } from '../auth/routes.js';
-import { campaignRoutes } from '../campaigns/routes.js';
+import { campaignRestoreRoute, campaignRoutes } from '../campaigns/routes.js';
 import { CampaignService } from '../campaigns/service.js';
+import { codeRoutes } from '../codes/routes.js';
 import type { Config } from '../config.js';
 import { couponRoutes } from '../coupons/routes.js';
 import type { Database } from '../db/client.js';
 import { createDbStrategy } from '../issuance/factory.js';
 import { claimRoutes } from '../issuance/routes.js';
 import type { IssuanceStrategy } from '../issuance/strategies/types.js';
+import { JobRunner } from '../jobs/runner.js';
 import { redemptionRoutes } from '../redemptions/routes.js';
 import { registerAuth } from './auth.js';
 import { registerErrorHandling } from './errors.js';
@@ -29,6 +32,8 @@ export interface Services {
   database: Database;
   campaigns: CampaignService;
   issuance: IssuanceStrategy;
+  /** In-process background jobs (code generation, archival); stopped when the app closes. */
+  jobs: JobRunner;
   readinessChecks: ReadinessCheck[];
 }
 
@@ -79,20 +84,28 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(fastifySwaggerUi, { routePrefix: '/docs' });
 
   const campaigns = new CampaignService(database.db);
+  const jobs = new JobRunner(database.db, (job, error) =>
+    app.log.error({ err: error, jobId: job.id }, 'job failed'),
+  );
+  app.addHook('onClose', () => jobs.close());
   app.decorate('services', {
     config,
     database,
     campaigns,
     issuance: options.issuance ?? createDbStrategy(config.issuanceStrategy, database.db),
+    jobs,
     readinessChecks: [{ name: 'database', check: database.ping }],
   } satisfies Services);
 
   await app.register(healthRoutes);
   await app.register(authRoutes);
   await app.register(campaignRoutes);
+  await app.register(campaignRestoreRoute);
   await app.register(claimRoutes);
   await app.register(couponRoutes);
   await app.register(redemptionRoutes);
+  await app.register(codeRoutes);
+  await app.register(archiveRoutes);
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   return app;
 }

@@ -30,6 +30,8 @@ export const STATUS_BY_CODE: Record<ErrorCode, number> = {
   'coupon-revoked': 409,
   'order-amount-too-low': 422,
   'already-rolled-back': 409,
+  'code-taken': 409,
+  'retention-expired': 409,
   'idempotency-key-reused': 422,
   'idempotency-key-in-use': 409,
   'rate-limited': 429,

@@ -51,7 +51,9 @@ const REDEEMABLE = sql.raw(REDEEMABLE_CAMPAIGN_STATUSES.map((s) => `'${s}'`).joi
 
 /**
  * Marks the coupon redeemed when every condition holds; returns the campaign's discount, or
- * undefined when some condition failed (the caller diagnoses with {@link readRedemptionState}).
+ * undefined when some condition failed. A coupon with an owner is redeemable by its owner only;
+ * an owner-less one (a generated code) by whoever presents it — it stays owner-less, the
+ * redemption row records the user. The caller diagnoses a failure with {@link readRedemptionState}.
  * Concurrent attempts on one coupon queue on its row lock; all but the first then find it redeemed.
  */
 export async function markCouponRedeemed(
@@ -68,7 +70,7 @@ export async function markCouponRedeemed(
     db,
     sql`UPDATE coupons c SET status = 'redeemed', redeemed_at = now()
         FROM campaigns k
-        WHERE c.id = ${couponId} AND c.user_id = ${userId} AND c.status = 'issued'
+        WHERE c.id = ${couponId} AND (c.user_id = ${userId} OR c.user_id IS NULL) AND c.status = 'issued'
           AND (c.expires_at IS NULL OR c.expires_at > now())
           AND k.id = c.campaign_id AND k.deleted_at IS NULL AND k.status IN (${REDEEMABLE})
           AND (k.min_order_amount IS NULL OR k.min_order_amount <= ${orderAmount})

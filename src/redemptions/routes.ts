@@ -1,6 +1,7 @@
 /**
- * Redemption routes. `POST /v1/redemptions` redeems a coupon for an order and returns the
- * discount applied; `POST /v1/redemptions/{id}/rollback` undoes one (admin/service). Both accept
+ * Redemption routes. `POST /v1/redemptions` redeems a coupon (by id, generated code or shared
+ * code) for an order and returns the discount applied; `POST /v1/redemptions/validate` says
+ * whether it would succeed and with which discount; `POST /v1/redemptions/{id}/rollback` undoes one (admin/service). Both accept
  * an `Idempotency-Key` header (see src/idempotency/store.ts for the semantics); a replayed
  * response carries `Idempotent-Replayed: true`.
  */
@@ -14,11 +15,15 @@ import { PROBLEM_CONTENT_TYPE, toProblem } from '../http/errors.js';
 import { DateTime, IdParams, Nullable, ProblemResponses, Uuid } from '../http/schemas.js';
 import { KEY_PATTERN, runIdempotent } from '../idempotency/store.js';
 import type { Redemption } from './repository.js';
-import { redeemCoupon, rollbackRedemption } from './service.js';
+import { redeem, rollbackRedemption, validateRedemption } from './service.js';
+
+/** Codes as sent by users: generated or shared, the alphabet of src/codes/generator.ts. */
+const CodeString = Type.String({ minLength: 1, maxLength: 128, pattern: '^[0-9A-Za-z_-]+$' });
 
 export const RedeemBody = Type.Object(
   {
-    couponId: Uuid,
+    couponId: Type.Optional({ ...Uuid, description: 'the coupon to redeem; or give `code`' }),
+    code: Type.Optional({ ...CodeString, description: 'a generated or shared code; or give `couponId`' }),
     orderId: Type.String({ minLength: 1, maxLength: 128 }),
     orderAmount: Type.Integer({ minimum: 0, maximum: 1_000_000_000, description: 'minor currency units' }),
     userId: Type.Optional(
@@ -27,6 +32,32 @@ export const RedeemBody = Type.Object(
   },
   { additionalProperties: false },
 );
+
+export const ValidateBody = Type.Object(
+  {
+    couponId: RedeemBody.properties.couponId,
+    code: RedeemBody.properties.code,
+    orderAmount: RedeemBody.properties.orderAmount,
+    userId: RedeemBody.properties.userId,
+  },
+  { additionalProperties: false },
+);
+
+export const ValidationSchema = Type.Object({
+  valid: Type.Boolean(),
+  discountAmount: Type.Optional(
+    Type.Integer({ description: 'discount it would give, minor currency units' }),
+  ),
+  reason: Type.Optional(Type.String({ description: 'when not valid: the error code redeeming would give' })),
+  detail: Type.Optional(Type.String()),
+});
+
+/** The coupon a body names: exactly one of `couponId` and `code`. */
+function couponTarget(body: { couponId?: string; code?: string }): { couponId: string } | { code: string } {
+  if (body.couponId !== undefined && body.code === undefined) return { couponId: body.couponId };
+  if (body.code !== undefined && body.couponId === undefined) return { code: body.code };
+  throw invalidField('body/couponId', 'give exactly one of couponId and code');
+}
 
 export const RedemptionSchema = Type.Object(
   {
@@ -109,11 +140,36 @@ export async function redemptionRoutes(app: FastifyInstance): Promise<void> {
       },
     },
     async (request, reply) => {
-      const { couponId, orderId, orderAmount } = request.body;
+      const { orderId, orderAmount } = request.body;
+      const target = couponTarget(request.body);
       const userId = actingUserId(request.user, request.body.userId);
       return sendIdempotent(db, request, reply, 201, async (tx) =>
-        redemptionJson(await redeemCoupon(tx, { couponId, userId, orderId, orderAmount })),
+        redemptionJson(await redeem(tx, { ...target, userId, orderId, orderAmount })),
       );
+    },
+  );
+
+  api.post(
+    '/v1/redemptions/validate',
+    {
+      onRequest: requireRole(),
+      schema: {
+        tags: ['redemptions'],
+        summary: 'Check whether a coupon or code applies to an order, and its discount; changes nothing',
+        security: [{ bearer: [] }],
+        body: ValidateBody,
+        response: { 200: ValidationSchema, ...ProblemResponses },
+      },
+    },
+    async (request) => {
+      const target = couponTarget(request.body);
+      const userId = actingUserId(request.user, request.body.userId);
+      return validateRedemption(db, {
+        ...target,
+        userId,
+        orderId: 'validation',
+        orderAmount: request.body.orderAmount,
+      });
     },
   );
 

@@ -36,7 +36,8 @@ export function redemptionRejection(
   now: Date,
 ): DomainError | undefined {
   // Another user's coupon is reported as unknown: its existence is none of the caller's business.
-  if (!state || state.campaignDeleted || state.userId !== userId) {
+  // An owner-less coupon (a generated code) belongs to whoever presents it.
+  if (!state || state.campaignDeleted || (state.userId !== null && state.userId !== userId)) {
     return new DomainError('not-found', 'no such coupon for this user');
   }
   if (state.couponStatus === 'redeemed') return new DomainError('already-redeemed');

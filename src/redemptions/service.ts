@@ -1,9 +1,16 @@
 /**
  * Redemption use cases. Each function takes the database or a transaction first, so the
  * idempotency layer can run it inside the transaction that also stores the response.
+ *
+ * A coupon is named by its id or by a code: a generated code (one coupon, single use) or a
+ * campaign's shared code (src/codes/shared.ts: issue the user a coupon, then redeem it).
  */
+import { randomUUID } from 'node:crypto';
+import { findCouponIdByCode, findSharedCodeCampaign, findUnredeemedCoupon } from '../codes/shared.js';
 import { type Db, pgError, SQLSTATE } from '../db/client.js';
 import { DomainError } from '../errors.js';
+import { claimRejection } from '../issuance/rules.js';
+import { claimStateFromRow, issueAtomically } from '../issuance/sql.js';
 import {
   findRedemption,
   insertRedemption,
@@ -20,6 +27,9 @@ export interface RedeemInput {
   orderId: string;
   orderAmount: number;
 }
+
+/** A redemption request naming the coupon by id or by code. */
+export type RedeemTarget = Omit<RedeemInput, 'couponId'> & ({ couponId: string } | { code: string });
 
 /**
  * Redeems a coupon for an order and returns the redemption with the discount applied.
@@ -47,6 +57,88 @@ export function redeemCoupon(db: Db, input: RedeemInput): Promise<Redemption> {
       throw error;
     }
   });
+}
+
+/**
+ * Redeems by coupon id, generated code or shared code.
+ * @throws DomainError as {@link redeemCoupon}, plus `sold-out` (a shared code's total reached);
+ *   `not-found` for an unknown code or one of a deleted campaign.
+ */
+export function redeem(db: Db, target: RedeemTarget): Promise<Redemption> {
+  if ('couponId' in target) return redeemCoupon(db, target);
+  const { code, ...rest } = target;
+  return db.transaction(async (tx) => {
+    const sharedCampaignId = await findSharedCodeCampaign(tx, code);
+    if (sharedCampaignId) return redeemSharedCode(tx, sharedCampaignId, rest);
+    const couponId = await findCouponIdByCode(tx, code);
+    if (!couponId) throw new DomainError('not-found', 'no such code');
+    return redeemCoupon(tx, { ...rest, couponId });
+  });
+}
+
+/** Attempts at issuing a shared code's coupon; a retry follows only a same-user race (see db-atomic). */
+const MAX_SHARED_ATTEMPTS = 20;
+
+/** Issues `input.userId` a coupon of the shared code's campaign and redeems it (src/codes/shared.ts). */
+async function redeemSharedCode(
+  db: Db,
+  campaignId: string,
+  input: Omit<RedeemInput, 'couponId'>,
+): Promise<Redemption> {
+  for (let attempt = 1; ; attempt++) {
+    const held = await findUnredeemedCoupon(db, campaignId, input.userId);
+    if (held) return redeemCoupon(db, { ...input, couponId: held });
+    let result: Awaited<ReturnType<typeof issueAtomically>>;
+    try {
+      // A savepoint: a slot collision must not abort the caller's transaction.
+      result = await db.transaction((sp) => issueAtomically(sp, campaignId, input.userId, randomUUID()));
+    } catch (error) {
+      const pg = pgError(error);
+      const slotTaken = pg?.code === SQLSTATE.uniqueViolation && pg.constraint === 'coupons_user_slot_unique';
+      if (slotTaken && attempt < MAX_SHARED_ATTEMPTS) continue;
+      throw error;
+    }
+    if (result.kind === 'issued') return redeemCoupon(db, { ...input, couponId: result.coupon.id });
+    if (result.kind === 'unknown-campaign') throw new DomainError('not-found', 'no such code');
+    const state = claimStateFromRow(result.state);
+    const rejection = claimRejection(state, result.state.held, state.now);
+    if (rejection?.code === 'already-claimed') {
+      throw new DomainError('already-redeemed', 'this user has already redeemed this shared code');
+    }
+    if (rejection) throw rejection;
+    if (attempt >= MAX_SHARED_ATTEMPTS)
+      throw new DomainError('sold-out', 'the stock changed under contention');
+  }
+}
+
+/** The answer of {@link validateRedemption}. */
+export type Validation =
+  | { valid: true; discountAmount: number }
+  | { valid: false; reason: DomainError['code']; detail: string };
+
+/** Thrown to roll back the dry run of {@link validateRedemption}. */
+class DryRun extends Error {
+  constructor(readonly redemption: Redemption) {
+    super('dry run');
+  }
+}
+
+/**
+ * Whether `target` could be redeemed now and the discount it would give, changing nothing: the
+ * redemption runs for real inside a transaction that is then rolled back, so the answer follows
+ * exactly the rules of {@link redeem}. (It takes the same row locks for that moment.)
+ */
+export async function validateRedemption(db: Db, target: RedeemTarget): Promise<Validation> {
+  try {
+    await db.transaction(async (tx) => {
+      throw new DryRun(await redeem(tx, target));
+    });
+  } catch (error) {
+    if (error instanceof DryRun) return { valid: true, discountAmount: error.redemption.discountAmount };
+    if (error instanceof DomainError) return { valid: false, reason: error.code, detail: error.message };
+    throw error;
+  }
+  throw new Error('unreachable: the dry run always throws');
 }
 
 /**
