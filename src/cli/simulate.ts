@@ -8,10 +8,10 @@
  */
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { loadConfig, STRATEGIES, type StrategyName } from '../config.js';
-import { createProgress } from '../simulate/progress.js';
 import { formatReport, type SimulationReport } from '../simulate/report.js';
 import { randomSeed, SIMULATE_DEFAULTS, simulate } from '../simulate/simulate.js';
 import { remoteTarget, type SimulationTarget, startInProcessTarget } from '../simulate/target.js';
+import { type Progress, progressBar } from './progress.js';
 
 /** Strategies the in-process server can run without Redis. */
 const IN_PROCESS_STRATEGIES: readonly StrategyName[] = ['db-atomic', 'db-lock'];
@@ -97,7 +97,7 @@ export function registerSimulate(program: Command): void {
       const target: SimulationTarget = options.url
         ? remoteTarget(options.url, options.token!)
         : await startInProcessTarget({ config, strategy, databaseUrl: config.databaseUrl });
-      const progress = createProgress(process.stderr);
+      const progress = phaseProgress();
       let report: SimulationReport;
       try {
         report = await simulate(target, {
@@ -108,13 +108,34 @@ export function registerSimulate(program: Command): void {
           perUserLimit: options.perUserLimit,
           seed: options.seed ?? randomSeed(),
           redeemSample: options.redeem,
-          onProgress: progress?.update,
+          onProgress: progress.update,
         });
       } finally {
-        progress?.stop();
+        progress.stop();
         await target.close();
       }
       console.log(options.json ? JSON.stringify(report, null, 2) : formatReport(report));
       process.exitCode = report.ok ? 0 : 1;
     });
+}
+
+/**
+ * One progress bar per phase (claims, then redemptions) on stderr when it is a terminal. The bar
+ * is fed every 64th response: it redraws at most 10 times a second anyway, and the load generator
+ * shares its CPU with the server.
+ */
+function phaseProgress() {
+  let bar: Progress | undefined;
+  let current: string | undefined;
+  return {
+    update: (phase: string, completed: number, total: number) => {
+      if (phase !== current) {
+        bar?.stop();
+        current = phase;
+        bar = progressBar(phase.padEnd(11), total);
+      }
+      if ((completed & 63) === 0 || completed === total) bar!.update(completed);
+    },
+    stop: () => bar?.stop(),
+  };
 }
