@@ -13,7 +13,7 @@ import { expectConsistent, SMALL, simulateOn } from './helpers.js';
  */
 const SIZE = {
   postgres: SMALL,
-  pglite: { ...SMALL, users: 150, stock: 30, concurrency: 20, redeemSample: 10 },
+  pglite: { ...SMALL, users: 100, stock: 25, concurrency: 20, redeemSample: 10 },
 } as const;
 
 describe.each(ENGINES)('simulate on %s', (engine) => {
@@ -28,7 +28,7 @@ describe.each(ENGINES)('simulate on %s', (engine) => {
   });
 
   it('holds the per-user limit of 2 under impatient retries (db-lock)', async () => {
-    const options = { ...SIZE[engine], users: 60, stock: 90, perUserLimit: 2, attempts: 4, seed: 3 };
+    const options = { ...SIZE[engine], users: 40, stock: 60, perUserLimit: 2, attempts: 4, seed: 3 };
     const report = await simulateOn(engine, options, { strategy: 'db-lock' });
     expectConsistent(report, options);
     expect(report.scenario.strategy).toBe('db-lock');
