@@ -2,9 +2,10 @@
  * Campaigns repository: plain functions taking the database (or a transaction) first.
  * Soft-deleted campaigns are invisible to every function here.
  */
-import { and, desc, eq, inArray, isNull, lt, or, sql } from 'drizzle-orm';
+import { and, eq, getTableColumns, inArray, isNull, sql } from 'drizzle-orm';
 import type { Db } from '../db/client.js';
 import { campaigns } from '../db/schema.js';
+import type { KeysetPosition } from '../http/schemas.js';
 import {
   type Campaign,
   type CampaignStatus,
@@ -57,36 +58,35 @@ export async function findCampaign(db: Db, id: string): Promise<Campaign | undef
   return rows[0] && campaignFromRow(rows[0]);
 }
 
-/** A keyset position in the (createdAt desc, id desc) order. */
-export interface CampaignCursor {
-  createdAt: Date;
-  id: string;
-}
-
-/** Up to `limit` campaigns, newest first, strictly after `cursor`. */
+/**
+ * Up to `limit` campaigns, newest first by (created_at, id), strictly after `after`, and the
+ * position of the last one when the page is full (the next page starts after it).
+ */
 export async function listCampaigns(
   db: Db,
-  options: { limit: number; cursor?: CampaignCursor | undefined; status?: CampaignStatus | undefined },
-): Promise<Campaign[]> {
-  const { limit, cursor, status } = options;
+  options: { limit: number; after?: KeysetPosition | undefined; status?: CampaignStatus | undefined },
+): Promise<{ items: Campaign[]; next: KeysetPosition | null }> {
+  const { limit, after, status } = options;
   const rows = await db
-    .select()
+    .select({ ...getTableColumns(campaigns), cursorAt: sql<string>`${campaigns.createdAt}::text` })
     .from(campaigns)
     .where(
       and(
         visible,
         status ? eq(campaigns.status, status) : undefined,
-        cursor
-          ? or(
-              lt(campaigns.createdAt, cursor.createdAt),
-              and(eq(campaigns.createdAt, cursor.createdAt), lt(campaigns.id, cursor.id)),
-            )
+        after
+          ? sql`(${campaigns.createdAt}, ${campaigns.id}) < (${after.at}::timestamptz, ${after.id}::uuid)`
           : undefined,
       ),
     )
-    .orderBy(desc(campaigns.createdAt), desc(campaigns.id))
+    // NULLS LAST matches campaigns_created_idx; a bare DESC (NULLS FIRST) would force a sort.
+    .orderBy(sql`${campaigns.createdAt} DESC NULLS LAST, ${campaigns.id} DESC NULLS LAST`)
     .limit(limit);
-  return rows.map(campaignFromRow);
+  const last = rows.length === limit ? rows[rows.length - 1] : undefined;
+  return {
+    items: rows.map(({ cursorAt: _, ...row }) => campaignFromRow(row)),
+    next: last ? { at: last.cursorAt, id: last.id } : null,
+  };
 }
 
 export interface CampaignChanges {

@@ -87,20 +87,13 @@ export async function campaignRoutes(app: FastifyInstance): Promise<void> {
     },
     async (request) => {
       const { limit, status } = request.query;
-      const position = decodeCursor(request.query.cursor);
+      const after = decodeCursor(request.query.cursor);
       const admin = await isAdmin(request);
       if (status === 'draft' && !admin) return { items: [], nextCursor: null };
-      const page = await campaigns.list({
-        limit,
-        status,
-        cursor: position && { createdAt: position.at, id: position.id },
-      });
-      const items = admin ? page : page.filter((campaign) => campaign.status !== 'draft');
-      const last = page.length === limit ? page[page.length - 1] : undefined;
-      return {
-        items: items.map(campaignJson),
-        nextCursor: last ? encodeCursor(last.createdAt, last.id) : null,
-      };
+      const page = await campaigns.list({ limit, status, after });
+      // Drafts are filtered after paging, so a public page may be short; the cursor stays exact.
+      const items = admin ? page.items : page.items.filter((campaign) => campaign.status !== 'draft');
+      return { items: items.map(campaignJson), nextCursor: page.next && encodeCursor(page.next) };
     },
   );
 

@@ -8,10 +8,10 @@
  */
 import { type Db, pgError, SQLSTATE } from '../db/client.js';
 import { DomainError, invalidField } from '../errors.js';
+import type { KeysetPosition } from '../http/schemas.js';
 import type { Campaign, CampaignStatus } from './model.js';
 import {
   type CampaignChanges,
-  type CampaignCursor,
   campaignRowExists,
   findCampaign,
   insertCampaign,
@@ -53,7 +53,7 @@ export class CampaignService {
     return campaign;
   }
 
-  list(options: { limit: number; cursor?: CampaignCursor | undefined; status?: CampaignStatus | undefined }) {
+  list(options: { limit: number; after?: KeysetPosition | undefined; status?: CampaignStatus | undefined }) {
     return listCampaigns(this.db, options);
   }
 

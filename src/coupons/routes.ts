@@ -5,10 +5,9 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import { actingUserId, requireRole } from '../http/auth.js';
-import { decodeCursor, encodeCursor, ProblemResponses } from '../http/schemas.js';
-import { listUserCoupons } from './repository.js';
+import { decodeCursor, ProblemResponses } from '../http/schemas.js';
 import { CouponPageSchema, CouponSearchQuery, couponJson, MyCouponsQuery } from './schemas.js';
-import { decodeSearchCursor, searchCoupons } from './search.js';
+import { searchCoupons } from './search.js';
 
 export async function couponRoutes(app: FastifyInstance): Promise<void> {
   const api = app.withTypeProvider<TypeBoxTypeProvider>();
@@ -27,15 +26,11 @@ export async function couponRoutes(app: FastifyInstance): Promise<void> {
       },
     },
     async (request) => {
+      // "My coupons" is the search with one filter: the same order, index and cursor.
       const userId = actingUserId(request.user, request.query.userId);
-      const position = decodeCursor(request.query.cursor);
-      const { limit } = request.query;
-      const page = await listUserCoupons(db, userId, {
-        limit,
-        cursor: position && { issuedAt: position.at, id: position.id },
-      });
-      const last = page.length === limit ? page[page.length - 1] : undefined;
-      return { items: page.map(couponJson), nextCursor: last ? encodeCursor(last.issuedAt, last.id) : null };
+      const { limit, cursor } = request.query;
+      const page = await searchCoupons(db, { userId }, { limit, after: decodeCursor(cursor) });
+      return { items: page.items.map(couponJson), nextCursor: page.nextCursor };
     },
   );
 
@@ -63,7 +58,7 @@ export async function couponRoutes(app: FastifyInstance): Promise<void> {
           redeemedFrom: date(redeemedFrom),
           redeemedTo: date(redeemedTo),
         },
-        { limit, after: decodeSearchCursor(cursor) },
+        { limit, after: decodeCursor(cursor) },
       );
       return { items: page.items.map(couponJson), nextCursor: page.nextCursor };
     },

@@ -17,12 +17,12 @@
  * `DESC NULLS LAST` spells out the indexes' order (Drizzle's `.desc()`): a bare `DESC` means
  * NULLS FIRST in PostgreSQL, which no index matches, and the planner would sort instead.
  *
- * The cursor carries the sort timestamp as PostgreSQL text, with its microseconds: a JS Date
- * (milliseconds) would skip or repeat rows sharing a millisecond, e.g. a batch of generated codes.
+ * The cursor carries the sort timestamp as PostgreSQL text, with its microseconds
+ * (src/http/schemas.ts `KeysetPosition`).
  */
 import { type SQL, sql } from 'drizzle-orm';
 import { type Db, queryRows } from '../db/client.js';
-import { DomainError } from '../errors.js';
+import { encodeCursor, type KeysetPosition } from '../http/schemas.js';
 import { COUPON_COLUMNS, type Coupon, type CouponRow, type CouponStatus, couponFromRow } from './model.js';
 
 export interface CouponSearch {
@@ -36,37 +36,8 @@ export interface CouponSearch {
   redeemedTo?: Date | undefined;
 }
 
-/** A keyset position: the sort timestamp as PostgreSQL text and the coupon id. */
-export interface SearchPosition {
-  at: string;
-  id: string;
-}
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-/** PostgreSQL's ISO timestamptz output, e.g. `2026-11-22 05:38:07.123456+00`. */
-const PG_TIMESTAMP = /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(\.\d{1,6})?[+-]\d{2}(:\d{2})?$/;
-
-export function encodeSearchCursor(position: SearchPosition): string {
-  return Buffer.from(JSON.stringify([position.at, position.id])).toString('base64url');
-}
-
-/**
- * @throws DomainError `validation-failed` on `querystring/cursor` when it is not a cursor of this search.
- */
-export function decodeSearchCursor(cursor: string | undefined): SearchPosition | undefined {
-  if (cursor === undefined) return undefined;
-  try {
-    const [at, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown[];
-    if (typeof at === 'string' && PG_TIMESTAMP.test(at) && typeof id === 'string' && UUID.test(id)) {
-      return { at, id };
-    }
-  } catch {
-    // falls through to the error below
-  }
-  throw new DomainError('validation-failed', 'querystring/cursor is not a cursor returned by this API', {
-    errors: [{ field: 'querystring/cursor', message: 'is not a cursor returned by this API' }],
-  });
-}
+/** A keyset position in the search order (see the module docstring). */
+export type SearchPosition = KeysetPosition;
 
 const COLUMNS = sql.raw(
   COUPON_COLUMNS.split(', ')
@@ -120,6 +91,6 @@ export async function searchCoupons(
   const last = rows.length === page.limit ? rows[rows.length - 1] : undefined;
   return {
     items: rows.map((row) => couponFromRow(row)),
-    nextCursor: last ? encodeSearchCursor({ at: last.sort_at, id: last.id }) : null,
+    nextCursor: last ? encodeCursor({ at: last.sort_at, id: last.id }) : null,
   };
 }

@@ -1,4 +1,5 @@
 /** Campaign and account routes over HTTP on PostgreSQL and PGlite. */
+import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashPassword } from '../../src/auth/passwords.js';
 import { findUserByEmail, upsertUser } from '../../src/auth/users.js';
@@ -135,6 +136,47 @@ describe.each(ENGINES)('campaigns and accounts on %s', (engine) => {
     } while (cursor);
     expect(new Set(seen).size).toBe(seen.length);
     expect(seen.length).toBeGreaterThanOrEqual(5);
+  });
+
+  it('pages campaigns and coupons that share a millisecond without skipping or repeating one', async () => {
+    const ids: string[] = [];
+    for (let i = 0; i < 4; i++) ids.push((await createCampaign(t, { name: `same-ms-${i}` })).id);
+    for (const [i, id] of ids.entries()) {
+      // Four rows inside one millisecond, microseconds apart; a millisecond cursor would skip some.
+      await t.database.db.execute(
+        sql`UPDATE campaigns SET created_at = ${`2099-01-01 00:00:00.12345${i}+00`}::timestamptz WHERE id = ${id}`,
+      );
+      await t.app.inject({
+        method: 'POST',
+        url: `/v1/campaigns/${id}/claims`,
+        headers: bearer(t.userToken('same-ms')),
+      });
+    }
+    await t.database.db.execute(
+      sql`UPDATE coupons SET issued_at = created.at FROM (SELECT id, created_at AS at FROM campaigns) created
+          WHERE coupons.campaign_id = created.id AND coupons.user_id = 'same-ms'`,
+    );
+    async function pageAll(url: string, headers: Record<string, string>) {
+      const seen: string[] = [];
+      let cursor: string | null = null;
+      do {
+        const response = await t.app.inject({
+          method: 'GET',
+          url: `${url}${cursor ? `&cursor=${cursor}` : ''}`,
+          headers,
+        });
+        const body = response.json() as { items: { id: string }[]; nextCursor: string | null };
+        seen.push(...body.items.map((item) => item.id));
+        cursor = body.nextCursor;
+      } while (cursor);
+      return seen;
+    }
+    const campaignsSeen = await pageAll('/v1/campaigns?limit=1', {});
+    expect(campaignsSeen.slice(0, 4)).toEqual([...ids].reverse());
+    expect(new Set(campaignsSeen).size).toBe(campaignsSeen.length);
+    const couponsSeen = await pageAll('/v1/me/coupons?limit=1', bearer(t.userToken('same-ms')));
+    expect(couponsSeen).toHaveLength(4);
+    expect(new Set(couponsSeen).size).toBe(4);
   });
 
   it('signs up, logs in and uses the token; a duplicate email or a wrong password is refused', async () => {
