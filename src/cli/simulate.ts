@@ -8,13 +8,11 @@
  */
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { loadConfig, STRATEGIES, type StrategyName } from '../config.js';
+import { redisConfigured } from '../redis/connection.js';
 import { formatReport, type SimulationReport } from '../simulate/report.js';
 import { randomSeed, SIMULATE_DEFAULTS, simulate } from '../simulate/simulate.js';
 import { remoteTarget, type SimulationTarget, startInProcessTarget } from '../simulate/target.js';
 import { type Progress, progressBar } from './progress.js';
-
-/** Strategies the in-process server can run without Redis. */
-const IN_PROCESS_STRATEGIES: readonly StrategyName[] = ['db-atomic', 'db-lock'];
 
 const integer = (min: number, max: number) => (value: string) => {
   const n = Number(value);
@@ -87,11 +85,8 @@ export function registerSimulate(program: Command): void {
       // The in-process server signs its own token with a random secret: JWT_SECRET is not needed.
       const config = loadConfig(process.env, { requireJwtSecret: false });
       const strategy = options.strategy ?? config.issuanceStrategy;
-      if (!options.url && !IN_PROCESS_STRATEGIES.includes(strategy)) {
-        command.error(
-          `error: the in-process server runs ${IN_PROCESS_STRATEGIES.join(' and ')}; ` +
-            `simulate ${strategy} with --url against a server configured for it`,
-        );
+      if (!options.url && strategy.startsWith('redis-') && !redisConfigured(config.redis)) {
+        command.error(`error: --strategy ${strategy} needs REDIS_URL or REDIS_CLUSTER_NODES`);
       }
 
       const target: SimulationTarget = options.url

@@ -148,12 +148,18 @@ describe('formatReport', () => {
     target: { mode: 'in-process', engine: 'pglite', url: 'http://127.0.0.1:1' },
     truth: 'database',
     campaignId: 'c',
-    figures: { ...figures, distinctUsersIssued: 10, pending: 0 },
+    figures: { ...figures, distinctUsersIssued: 10, pending: 0, drainMs: null },
     claims: phase,
     redemptions: phase,
     violations: [],
     ok: true,
   };
+
+  it('shows the drain time only when claims were pending', () => {
+    expect(formatReport(report)).not.toContain('drain time');
+    const pending = { ...report, figures: { ...report.figures, pending: 10, drainMs: 1234 } };
+    expect(formatReport(pending)).toMatch(/drain time\s+1\.23 s/);
+  });
 
   it('shows the figures, the phases and the verdict', () => {
     const text = formatReport(report);

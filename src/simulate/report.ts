@@ -45,7 +45,8 @@ export interface SimulationReport {
   /** Where the invariant figures come from. */
   truth: 'database' | 'responses';
   campaignId: string;
-  figures: InvariantFigures & { distinctUsersIssued: number; pending: number };
+  /** `drainMs`: from the last claim response until every pending claim was persisted (null: none pending). */
+  figures: InvariantFigures & { distinctUsersIssued: number; pending: number; drainMs: number | null };
   claims: PhaseSummary;
   redemptions: PhaseSummary;
   violations: Violation[];
@@ -96,6 +97,9 @@ export function formatReport(report: SimulationReport): string {
     row('issuedCount (campaign)', f.issuedCount),
     row('acknowledged (201/202)', f.acknowledged),
     row('  of which pending (202)', f.pending),
+    ...(f.drainMs === null
+      ? []
+      : [line('  drain time', `${(f.drainMs / 1000).toFixed(2)} s`)]),
     row('distinct users issued', f.distinctUsersIssued),
     row('over-issued', f.overIssued),
     row('users above their limit', f.usersAboveLimit),

@@ -58,10 +58,14 @@ export async function simulate(
   try {
     const campaignId = await createCampaign(client, options);
     const claims = await runClaims(client, campaignId, options);
+    // Time from the last claim response until every pending (202) claim is persisted.
+    let drainMs: number | null = null;
     if (claims.pending > 0) {
+      const drainStart = performance.now();
       await (target.waitForSettled
         ? target.waitForSettled(claims.acknowledged.map((a) => a.couponId))
         : waitForIssuedCount(client, campaignId, claims.acknowledged.length));
+      drainMs = performance.now() - drainStart;
     }
 
     const chosen = sample(claims.acknowledged, options.redeemSample, seededRandom(options.seed ^ 0x5eed));
@@ -111,6 +115,7 @@ export async function simulate(
         ...figures,
         distinctUsersIssued: truth ? truth.distinctUsers : claims.distinctUsers,
         pending: claims.pending,
+        drainMs,
       },
       claims: summarizePhase(claims.phase),
       redemptions: summarizePhase(redemptions.phase),

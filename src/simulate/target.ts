@@ -13,6 +13,8 @@ import { runMigrations } from '../db/migrate.js';
 import { buildApp } from '../http/app.js';
 import { startServer } from '../http/server.js';
 import type { IssuanceStrategy } from '../issuance/strategies/types.js';
+import { waitForDrain } from '../worker/drain.js';
+import { startInProcessWorker } from '../worker/in-process.js';
 
 export interface SimulationTarget {
   mode: 'in-process' | 'remote';
@@ -79,8 +81,20 @@ export async function startInProcessTarget(options: InProcessOptions): Promise<S
     };
     plugin = options.issuance ? await options.issuance(database, config) : undefined;
     const app = await buildApp({ config, database, ...(plugin ? { issuance: plugin.strategy } : {}) });
+    // redis-gate admits claims (202); a worker in this process persists them, and the simulator
+    // waits for the pipeline to drain before it checks the database.
+    const redis = app.services.redis;
+    const worker =
+      !plugin && options.strategy === 'redis-gate' && redis
+        ? startInProcessWorker(config, database.db)
+        : undefined;
     const server = await startServer(app, '127.0.0.1', 0);
     const activePlugin = plugin;
+    const settle = activePlugin
+      ? () => activePlugin.waitForSettled()
+      : worker && redis
+        ? () => waitForDrain(database.db, redis, { timeoutMs: 120_000 })
+        : undefined;
     return {
       mode: 'in-process',
       url: server.url,
@@ -88,10 +102,11 @@ export async function startInProcessTarget(options: InProcessOptions): Promise<S
       engine: database.engine,
       strategy: options.strategy,
       db: database.db,
-      waitForSettled: activePlugin && (() => activePlugin.waitForSettled()),
+      waitForSettled: settle,
       close: async () => {
         try {
           await server.close();
+          await worker?.stop();
           await activePlugin?.close();
         } finally {
           await database.close();
