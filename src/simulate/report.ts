@@ -97,9 +97,7 @@ export function formatReport(report: SimulationReport): string {
     row('issuedCount (campaign)', f.issuedCount),
     row('acknowledged (201/202)', f.acknowledged),
     row('  of which pending (202)', f.pending),
-    ...(f.drainMs === null
-      ? []
-      : [line('  drain time', `${(f.drainMs / 1000).toFixed(2)} s`)]),
+    ...(f.drainMs === null ? [] : [line('  drain time', `${(f.drainMs / 1000).toFixed(2)} s`)]),
     row('distinct users issued', f.distinctUsersIssued),
     row('over-issued', f.overIssued),
     row('users above their limit', f.usersAboveLimit),

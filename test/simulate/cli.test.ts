@@ -49,7 +49,30 @@ describe('stampede simulate', () => {
     expect(report.figures).toMatchObject({ issued: 10, overIssued: 0 });
   });
 
-  it('rejects --url without --token, and a Redis strategy in-process, before doing anything', async () => {
+  it('runs redis-gate end to end: every admitted claim persisted, with the drain time reported', async () => {
+    const env = {
+      DATABASE_URL: database.url,
+      REDIS_URL: process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379',
+      REDIS_KEY_PREFIX: `test:simulate-cli:${process.pid}:`,
+    };
+    const result = await stampede(
+      ['simulate', '--strategy', 'redis-gate', '--users', '80', '--stock', '20', '--redeem', '5', '--json'],
+      env,
+    );
+    expect(result.code).toBe(0);
+    const report = JSON.parse(result.stdout) as SimulationReport;
+    expect(report).toMatchObject({ ok: true, violations: [], truth: 'database' });
+    expect(report.scenario.strategy).toBe('redis-gate');
+    expect(report.figures).toMatchObject({
+      issued: 20,
+      acknowledged: 20,
+      pending: 20,
+      missingAcknowledged: 0,
+    });
+    expect(report.figures.drainMs).toEqual(expect.any(Number));
+  });
+
+  it('rejects --url without --token, and a Redis strategy without Redis, before doing anything', async () => {
     const [noToken, redis] = await Promise.all([
       stampede(['simulate', '--url', 'http://127.0.0.1:9']),
       stampede(['simulate', '--strategy', 'redis-gate']),
@@ -57,6 +80,6 @@ describe('stampede simulate', () => {
     expect(noToken.code).not.toBe(0);
     expect(noToken.stderr).toContain('--url needs --token');
     expect(redis.code).not.toBe(0);
-    expect(redis.stderr).toContain('simulate redis-gate with --url');
+    expect(redis.stderr).toContain('--strategy redis-gate needs REDIS_URL or REDIS_CLUSTER_NODES');
   });
 });
