@@ -8,6 +8,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SimulationReport } from '../../src/simulate/report.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
+import { dropPrefix, openTestRedis, testRedisConfig } from '../helpers/redis.js';
 
 const run = promisify(execFile);
 const MAIN = new URL('../../src/main.ts', import.meta.url).pathname;
@@ -50,15 +51,19 @@ describe('stampede simulate', () => {
   });
 
   it('runs redis-gate end to end: every admitted claim persisted, with the drain time reported', async () => {
+    const redisConfig = testRedisConfig();
     const env = {
       DATABASE_URL: database.url,
-      REDIS_URL: process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379',
-      REDIS_KEY_PREFIX: `test:simulate-cli:${process.pid}:`,
+      REDIS_URL: redisConfig.url,
+      REDIS_KEY_PREFIX: redisConfig.keyPrefix,
     };
     const result = await stampede(
       ['simulate', '--strategy', 'redis-gate', '--users', '80', '--stock', '20', '--redeem', '5', '--json'],
       env,
     );
+    const redis = await openTestRedis(redisConfig);
+    await dropPrefix(redis);
+    await redis.close();
     expect(result.code).toBe(0);
     const report = JSON.parse(result.stdout) as SimulationReport;
     expect(report).toMatchObject({ ok: true, violations: [], truth: 'database' });
