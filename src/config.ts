@@ -252,9 +252,14 @@ export const CONFIG_VARIABLES = Object.entries(EnvSchema.properties).map(([name,
  * Parses the environment into a {@link Config}.
  *
  * @param env the variables to read (defaults to `process.env`); empty strings count as unset.
+ * @param options.requireJwtSecret false for processes that sign with a secret of their own
+ *   (`simulate` runs its in-process server with a random one), so DATABASE_URL alone is enough.
  * @throws ConfigError naming the first bad variable.
  */
-export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+export function loadConfig(
+  env: NodeJS.ProcessEnv = process.env,
+  options: { requireJwtSecret?: boolean } = {},
+): Config {
   const known = Object.keys(EnvSchema.properties);
   const raw: Record<string, string> = {};
   for (const name of known) {
@@ -269,7 +274,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       raw[variable] === undefined ? '' : ` (got ${JSON.stringify(redact(variable, raw[variable]))})`;
     throw new ConfigError(variable, `${describeError(variable, firstError.message)}${shown}`);
   }
-  if (parsed.DATABASE_URL && !parsed.JWT_SECRET) {
+  if (parsed.DATABASE_URL && !parsed.JWT_SECRET && options.requireJwtSecret !== false) {
     throw new ConfigError('JWT_SECRET', 'is required when DATABASE_URL is set (at least 32 characters)');
   }
   if (parsed.REDIS_URL && parsed.REDIS_CLUSTER_NODES) {

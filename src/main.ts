@@ -10,6 +10,7 @@ import { registerDeadLetters } from './cli/dead-letters.js';
 import { registerMigrate } from './cli/migrate.js';
 import { registerReconcile } from './cli/reconcile.js';
 import { registerServe } from './cli/serve.js';
+import { registerSimulate } from './cli/simulate.js';
 import { registerUsers } from './cli/users.js';
 import { registerWorker } from './cli/worker.js';
 import { ConfigError } from './config.js';
@@ -27,6 +28,7 @@ registerDeadLetters(program);
 registerReconcile(program);
 registerCodes(program);
 registerArchive(program);
+registerSimulate(program);
 
 try {
   await program.parseAsync(process.argv);

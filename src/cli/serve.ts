@@ -21,9 +21,8 @@ import { onShutdownSignal, startServer } from '../http/server.js';
 import { purgeExpiredKeys } from '../idempotency/store.js';
 import { STALE_AFTER_SECONDS } from '../jobs/store.js';
 import { joinClusterMetrics, serveClusterMetrics } from '../metrics/cluster.js';
-import { openRedis } from '../redis/connection.js';
 import { openRuntime } from '../runtime.js';
-import { StreamWorker } from '../worker/worker.js';
+import { startInProcessWorker } from '../worker/in-process.js';
 
 /** How often expired idempotency keys are deleted, ms. */
 const PURGE_INTERVAL_MS = 3_600_000;
@@ -129,18 +128,10 @@ async function serveOneProcess(config: Config): Promise<void> {
       logger: loggerOptions(config.logLevel),
     });
     // redis-gate: the worker runs in this process unless WORKER_IN_PROCESS=false.
-    let worker: StreamWorker | undefined;
-    let workerRedis: ReturnType<typeof openRedis> | undefined;
-    if (config.issuanceStrategy === 'redis-gate' && config.worker.inProcess) {
-      workerRedis = openRedis(config.redis, 'worker');
-      worker = new StreamWorker({
-        db: runtime.database.db,
-        redis: workerRedis,
-        config: config.worker,
-        logger: app.log,
-      });
-      worker.start();
-    }
+    const worker =
+      config.issuanceStrategy === 'redis-gate' && config.worker.inProcess
+        ? startInProcessWorker(config, runtime.database.db, app.log)
+        : undefined;
     const { db } = runtime.database;
     // Code jobs of a process that died (or was stopped) resume here, at start and then
     // whenever one's heartbeat goes stale, so a quick restart does not strand a job.
@@ -182,7 +173,6 @@ async function serveOneProcess(config: Config): Promise<void> {
       clearInterval(resumeTimer);
       await server.close();
       await worker?.stop();
-      await workerRedis?.close();
       await runtime.close();
       // A cluster worker's IPC channel to the primary would keep it alive forever.
       if (cluster.isWorker) process.exit(0);

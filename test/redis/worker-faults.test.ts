@@ -100,7 +100,10 @@ describe('worker faults', () => {
     expect(await missingCoupons(database, claimIds)).toEqual([]);
     expect(await bench.redis.client.xlen(keys.stream)).toBe(0);
     const [letter] = await listDeadLetters(database.db, { campaignId: campaign.id });
-    expect(letter).toMatchObject({ claimId: 'not-a-uuid', deliveries: 5 });
+    expect(letter).toMatchObject({ claimId: 'not-a-uuid' });
+    // Never dead-lettered before its 5th delivery. With this test's short idle time, a loaded machine
+    // can re-deliver the entry once more while its 5th delivery is being dead-lettered.
+    expect(letter!.deliveries).toBeGreaterThanOrEqual(5);
     expect(letter!.error).toMatch(/uuid/i);
     // The poison entry was never admitted by the gate: reconcile reports the campaign.
     const [row] = await reconcile(database.db, bench.redis, { campaignIds: [campaign.id], attempts: 1 });
