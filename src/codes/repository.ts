@@ -2,7 +2,7 @@
  * Code SQL: bulk insertion of generated codes and their export.
  *
  * A batch is one statement (so one transaction): the codes and their time-ordered ids (./ids.ts)
- * go in through `unnest` of two array parameters, `ON CONFLICT (code) DO NOTHING` drops the ones that collide with existing codes
+ * go in through `unnest` of two array parameters, `ON CONFLICT (code) WHERE code IS NOT NULL DO NOTHING` drops the ones that collide with existing codes
  * (the caller draws that many again), the campaign's `issued_count` grows by the number
  * inserted (CHECK campaigns_issued_within_stock refuses a batch beyond the stock), and the job's
  * progress advances — all or nothing.
@@ -48,7 +48,7 @@ export async function insertCodeBatch(
           SELECT u.id, k.id, u.code, 'issued', k.expires_at
           FROM unnest(${ids}::uuid[], ${array}::text[]) AS u(id, code) CROSS JOIN k
           WHERE NOT EXISTS (SELECT 1 FROM campaigns s WHERE s.shared_code = u.code)
-          ON CONFLICT (code) DO NOTHING
+          ON CONFLICT (code) WHERE code IS NOT NULL DO NOTHING
           RETURNING 1
         ), counted AS (
           SELECT count(*)::int AS n FROM inserted

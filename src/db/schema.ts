@@ -115,7 +115,8 @@ export const coupons = pgTable(
     uniqueIndex('coupons_user_slot_unique')
       .on(t.campaignId, t.userId, t.userSlot)
       .where(sql`${t.userId} IS NOT NULL`),
-    uniqueIndex('coupons_code_unique').on(t.code),
+    // Partial: issued coupons (no code) add no entry, which keeps the claim's insert short.
+    uniqueIndex('coupons_code_unique').on(t.code).where(sql`${t.code} IS NOT NULL`),
     index('coupons_user_issued_idx')
       .on(t.userId, t.issuedAt.desc(), t.id.desc())
       .where(sql`${t.userId} IS NOT NULL`),

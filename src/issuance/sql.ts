@@ -4,7 +4,7 @@
  */
 import { sql } from 'drizzle-orm';
 import { COUPON_COLUMNS, type CouponRow } from '../coupons/model.js';
-import { asDate, asDateOrNull, type Db, queryRows } from '../db/client.js';
+import { asDate, asDateOrNull, type Db, pgError, queryRows, SQLSTATE } from '../db/client.js';
 import type { ClaimState } from './rules.js';
 
 /** The expiry of a coupon issued now: `now() + validity seconds` and/or the campaign's fixed date, earliest wins. */
@@ -43,44 +43,65 @@ export type AtomicIssueResult =
   | { kind: 'unknown-campaign' };
 
 /**
- * db-atomic: one statement that bumps `issued_count` under every admission condition and inserts
- * the coupon, atomically (a failed insert undoes the bump). The row lock on the campaign is held
- * only for this statement and its commit.
+ * db-atomic: one statement that issues a coupon when every admission condition holds, atomically.
  *
- * `held` (the user's coupons) comes from the statement's snapshot: two concurrent claims by one
- * user may both compute the same `user_slot`; the unique index coupons_user_slot_unique then
- * rejects the second with SQLSTATE 23505, and the caller retries with a fresh snapshot.
- * On rejection the campaign columns are those of the snapshot (possibly stale); the caller
- * retries when they do not explain the rejection.
+ * Order matters for throughput: everything that can be decided without the hot campaign row is
+ * done first — the conditions are read from the statement's snapshot and the coupon is inserted
+ * (heap, indexes, foreign key, slot trigger) — and the campaign row is locked last, by the
+ * `issued_count + 1` UPDATE, which is then held only until the commit. A claim whose snapshot
+ * saw no stock, another status, or the user at the limit inserts nothing and locks nothing.
+ *
+ * Races with concurrent commits surface as errors that undo the whole statement (classify them
+ * with {@link claimRace}):
+ * - the last unit was taken since the snapshot: the bump violates the CHECK
+ *   campaigns_issued_within_stock (SQLSTATE 23514) — definitively sold out;
+ * - the same user's parallel claim took the slot computed from the snapshot: the unique index
+ *   coupons_user_slot_unique rejects the insert (23505) — retry with a fresh snapshot.
+ * Status, window and deletion are judged on the snapshot: a claim whose statement began before
+ * a suspension committed is ordered before it, as READ COMMITTED orders them.
  */
 export async function issueAtomically(db: Db, campaignId: string, userId: string, claimId: string) {
   const rows = await queryRows<CouponRowWithState>(
     db,
-    sql`WITH held AS (
+    sql`WITH k AS (
+          SELECT c.id, c.status, c.starts_at, c.ends_at, c.total_quantity, c.issued_count, c.per_user_limit,
+                 ${EXPIRES_AT} AS expires_at
+          FROM campaigns c WHERE c.id = ${campaignId} AND c.deleted_at IS NULL
+        ), held AS (
           SELECT count(*)::int AS n FROM coupons WHERE campaign_id = ${campaignId} AND user_id = ${userId}
-        ), bumped AS (
-          UPDATE campaigns c SET issued_count = c.issued_count + 1
-          FROM held
-          WHERE c.id = ${campaignId} AND c.deleted_at IS NULL AND c.status = 'active'
-            AND c.issued_count < c.total_quantity
-            AND (c.starts_at IS NULL OR c.starts_at <= now())
-            AND (c.ends_at IS NULL OR c.ends_at > now())
-            AND held.n < c.per_user_limit
-          RETURNING c.id, held.n + 1 AS slot, ${EXPIRES_AT} AS expires_at
         ), issued AS (
           INSERT INTO coupons (id, campaign_id, user_id, user_slot, status, expires_at)
-          SELECT ${claimId}, id, ${userId}, slot, 'issued', expires_at FROM bumped
+          SELECT ${claimId}, k.id, ${userId}, held.n + 1, 'issued', k.expires_at FROM k, held
+          WHERE k.status = 'active' AND k.issued_count < k.total_quantity AND held.n < k.per_user_limit
+            AND (k.starts_at IS NULL OR k.starts_at <= now()) AND (k.ends_at IS NULL OR k.ends_at > now())
           RETURNING ${sql.raw(COUPON_COLUMNS)}
+        ), bumped AS (
+          UPDATE campaigns SET issued_count = issued_count + 1
+          WHERE id = ${campaignId} AND EXISTS (SELECT 1 FROM issued)
+          RETURNING id
         )
         SELECT issued.*, k.status AS campaign_status, k.starts_at, k.ends_at, k.total_quantity,
-               k.issued_count, k.per_user_limit, held.n AS held, now() AS now
-        FROM campaigns k CROSS JOIN held LEFT JOIN issued ON true
-        WHERE k.id = ${campaignId} AND k.deleted_at IS NULL`,
+               k.issued_count, k.per_user_limit, held.n AS held, now() AS now, (SELECT count(*) FROM bumped) AS bumped
+        FROM k CROSS JOIN held LEFT JOIN issued ON true`,
   );
   const row = rows[0];
   if (!row) return { kind: 'unknown-campaign' } satisfies AtomicIssueResult;
   if (row.id !== null) return { kind: 'issued', coupon: row } satisfies AtomicIssueResult;
   return { kind: 'rejected', state: { ...row, status: row.campaign_status } } satisfies AtomicIssueResult;
+}
+
+/**
+ * What a failed {@link issueAtomically} statement means: `sold-out` (the stock ran out after the
+ * snapshot; final), `slot-taken` (the same user's parallel claim took the slot; retry), or
+ * undefined for any other error.
+ */
+export function claimRace(error: unknown): 'sold-out' | 'slot-taken' | undefined {
+  const pg = pgError(error);
+  if (pg?.code === SQLSTATE.checkViolation && pg.constraint === 'campaigns_issued_within_stock')
+    return 'sold-out';
+  if (pg?.code === SQLSTATE.uniqueViolation && pg.constraint === 'coupons_user_slot_unique')
+    return 'slot-taken';
+  return undefined;
 }
 
 type CouponRowWithState = CouponRow & Omit<ClaimStateRow, 'status'> & { campaign_status: string };

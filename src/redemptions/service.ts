@@ -10,7 +10,7 @@ import { findCouponIdByCode, findSharedCodeCampaign, findUnredeemedCoupon } from
 import { type Db, pgError, SQLSTATE } from '../db/client.js';
 import { DomainError } from '../errors.js';
 import { claimRejection } from '../issuance/rules.js';
-import { claimStateFromRow, issueAtomically } from '../issuance/sql.js';
+import { claimRace, claimStateFromRow, issueAtomically } from '../issuance/sql.js';
 import {
   findRedemption,
   insertRedemption,
@@ -93,9 +93,10 @@ async function redeemSharedCode(
       // A savepoint: a slot collision must not abort the caller's transaction.
       result = await db.transaction((sp) => issueAtomically(sp, campaignId, input.userId, randomUUID()));
     } catch (error) {
-      const pg = pgError(error);
-      const slotTaken = pg?.code === SQLSTATE.uniqueViolation && pg.constraint === 'coupons_user_slot_unique';
-      if (slotTaken && attempt < MAX_SHARED_ATTEMPTS) continue;
+      const race = claimRace(error);
+      if (race === 'sold-out')
+        throw new DomainError('sold-out', 'the last redemptions of this code went meanwhile');
+      if (race === 'slot-taken' && attempt < MAX_SHARED_ATTEMPTS) continue;
       throw error;
     }
     if (result.kind === 'issued') return redeemCoupon(db, { ...input, couponId: result.coupon.id });
@@ -105,9 +106,7 @@ async function redeemSharedCode(
     if (rejection?.code === 'already-claimed') {
       throw new DomainError('already-redeemed', 'this user has already redeemed this shared code');
     }
-    if (rejection) throw rejection;
-    if (attempt >= MAX_SHARED_ATTEMPTS)
-      throw new DomainError('sold-out', 'the stock changed under contention');
+    throw rejection ?? new Error('shared code issue rejected for no known reason');
   }
 }
 
