@@ -47,6 +47,7 @@ import { openRedis } from '../src/redis/connection.js';
 import { admitClaimArgs, runScript } from '../src/redis/scripts.js';
 import { waitForDrain } from '../src/worker/drain.js';
 import { StreamWorker } from '../src/worker/worker.js';
+import { campaignInput } from '../test/helpers/campaigns.js';
 
 const ROOT = new URL('..', import.meta.url).pathname;
 const JWT_SECRET = randomBytes(32).toString('hex');
@@ -345,17 +346,13 @@ async function measureGateAndDrain(databaseUrl: string): Promise<Row[]> {
   const config = loadConfig({});
   const redis = openRedis({ ...config.redis, url: REDIS_URL, keyPrefix: `${REDIS_PREFIX}direct:` }, 'bench');
   try {
-    const campaign = await new CampaignService(database.db).create({
-      name: 'bench gate',
-      status: 'active',
-      totalQuantity: 100_000_000,
-      perUserLimit: 1,
-      startsAt: null,
-      endsAt: null,
-      couponValidity: null,
-      discount: { type: 'fixed', amount: 100 },
-      minOrderAmount: null,
-    });
+    const campaign = await new CampaignService(database.db).create(
+      campaignInput({
+        name: 'bench gate',
+        totalQuantity: 100_000_000,
+        discount: { type: 'fixed', amount: 100 },
+      }),
+    );
     // The first claim loads the gate from PostgreSQL, as the API would.
     const strategy = new RedisGateStrategy(
       database.db,

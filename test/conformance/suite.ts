@@ -10,6 +10,7 @@ import { CampaignService } from '../../src/campaigns/service.js';
 import type { Engine } from '../../src/db/client.js';
 import { queryRows } from '../../src/db/client.js';
 import { DomainError } from '../../src/errors.js';
+import { campaignInput } from '../helpers/campaigns.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 import type { StrategyHarness, StrategyUnderTest } from './strategies.js';
 
@@ -42,18 +43,7 @@ export function conformanceSuite(engines: readonly Engine[], harnesses: Strategy
       });
 
       const newCampaign = (overrides: Partial<Parameters<CampaignService['create']>[0]> = {}) =>
-        campaigns.create({
-          name: 'conformance',
-          status: 'active',
-          totalQuantity: 100,
-          perUserLimit: 1,
-          startsAt: null,
-          endsAt: null,
-          couponValidity: null,
-          discount: { type: 'fixed', amount: 500 },
-          minOrderAmount: null,
-          ...overrides,
-        });
+        campaigns.create(campaignInput({ name: 'conformance', ...overrides }));
 
       const claim = (campaignId: string, userId: string) =>
         subject.strategy.claim({ campaignId, userId, claimId: randomUUID() });

@@ -12,6 +12,7 @@ import { createStrategy } from '../../src/issuance/factory.js';
 import type { IssuanceStrategy } from '../../src/issuance/strategies/types.js';
 import { openRedis, type RedisConnection } from '../../src/redis/connection.js';
 import { StreamWorker } from '../../src/worker/worker.js';
+import { campaignInput } from './campaigns.js';
 import type { TestDatabase } from './database.js';
 
 export interface GateBench {
@@ -55,19 +56,7 @@ export async function createGateBench(database: TestDatabase, redisConfig: Redis
     redis,
     strategy,
     campaigns,
-    newCampaign: (overrides = {}) =>
-      campaigns.create({
-        name: 'faults',
-        status: 'active',
-        totalQuantity: 100,
-        perUserLimit: 1,
-        startsAt: null,
-        endsAt: null,
-        couponValidity: null,
-        discount: { type: 'fixed', amount: 500 },
-        minOrderAmount: null,
-        ...overrides,
-      }),
+    newCampaign: (overrides = {}) => campaigns.create(campaignInput({ name: 'faults', ...overrides })),
     claim: async (campaignId, userId) => {
       try {
         const outcome = await strategy.claim({ campaignId, userId, claimId: randomUUID() });

@@ -13,6 +13,7 @@ import { buildApp } from '../../src/http/app.js';
 import { DbAtomicStrategy } from '../../src/issuance/strategies/db-atomic.js';
 import type { IssuanceStrategy } from '../../src/issuance/strategies/types.js';
 import { bearer, createCampaign, createTestApp, type TestApp, testConfig } from '../helpers/app.js';
+import { campaignInput } from '../helpers/campaigns.js';
 import { sampleValue } from '../helpers/prometheus.js';
 import { dropPrefix, testRedisConfig } from '../helpers/redis.js';
 
@@ -85,17 +86,10 @@ describe('the campaign cache', () => {
 
   it('reads level 1, then level 2, then PostgreSQL, and counts each level', async () => {
     // Written straight to PostgreSQL: no instance has announced it, no level holds it.
-    const campaign = await insertCampaign(a.database.db, {
-      name: 'uncached',
-      status: 'active',
-      totalQuantity: 10,
-      perUserLimit: 1,
-      startsAt: null,
-      endsAt: null,
-      couponValidity: null,
-      discount: { type: 'fixed', amount: 100 },
-      minOrderAmount: null,
-    });
+    const campaign = await insertCampaign(
+      a.database.db,
+      campaignInput({ name: 'uncached', totalQuantity: 10, discount: { type: 'fixed', amount: 100 } }),
+    );
     // Both instances share this process's metrics registry: the deltas add up their lookups.
     const counts = async () => ({
       l1Hit: await cacheCount(a.app, 'l1', 'hit'),

@@ -6,6 +6,7 @@ import { ConfigError, loadConfig } from '../../src/config.js';
 import type { Db } from '../../src/db/client.js';
 import { createStrategy } from '../../src/issuance/factory.js';
 import type { RedisConnection } from '../../src/redis/connection.js';
+import { campaignInput } from '../helpers/campaigns.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 import { dropPrefix, openTestRedis, testRedisConfig } from '../helpers/redis.js';
 
@@ -30,17 +31,9 @@ describe('redis-lock', () => {
       database.db,
       redis,
     );
-    const campaign = await new CampaignService(database.db).create({
-      name: 'lock',
-      status: 'active',
-      totalQuantity: 5,
-      perUserLimit: 1,
-      startsAt: null,
-      endsAt: null,
-      couponValidity: null,
-      discount: { type: 'fixed', amount: 100 },
-      minOrderAmount: null,
-    });
+    const campaign = await new CampaignService(database.db).create(
+      campaignInput({ name: 'lock', totalQuantity: 5, discount: { type: 'fixed', amount: 100 } }),
+    );
     const lockKey = redis.keys.campaign(campaign.id).lock;
     await redis.client.set(lockKey, 'someone-else', 'PX', 10_000);
     await expect(

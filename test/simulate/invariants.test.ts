@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CampaignService } from '../../src/campaigns/service.js';
 import { DbAtomicStrategy } from '../../src/issuance/strategies/db-atomic.js';
 import { findViolations, readDatabaseTruth, summarizeFigures } from '../../src/simulate/invariants.js';
+import { campaignInput } from '../helpers/campaigns.js';
 import { createTestDatabase, ENGINES, type TestDatabase } from '../helpers/database.js';
 
 describe.each(ENGINES)('the invariant checker on real rows (%s)', (engine) => {
@@ -25,17 +26,9 @@ describe.each(ENGINES)('the invariant checker on real rows (%s)', (engine) => {
 
   /** A campaign of stock 2 (limit 1) sold out through the real strategy; returns its id and coupon ids. */
   async function soldOutCampaign() {
-    const campaign = await campaigns.create({
-      name: 'checked',
-      status: 'active',
-      totalQuantity: 2,
-      perUserLimit: 1,
-      startsAt: null,
-      endsAt: null,
-      couponValidity: null,
-      discount: { type: 'fixed', amount: 100 },
-      minOrderAmount: null,
-    });
+    const campaign = await campaigns.create(
+      campaignInput({ name: 'checked', totalQuantity: 2, discount: { type: 'fixed', amount: 100 } }),
+    );
     const strategy = new DbAtomicStrategy(database.db);
     const ids = [randomUUID(), randomUUID()];
     await strategy.claim({ campaignId: campaign.id, userId: 'u1', claimId: ids[0]! });
