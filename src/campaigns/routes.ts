@@ -12,7 +12,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { DomainError } from '../errors.js';
 import { requireRole } from '../http/auth.js';
-import { decodeCursor, encodeCursor, IdParams, ProblemResponses } from '../http/schemas.js';
+import { decodeCursor, encodeCursor, IdParams, ProblemResponses, toDate } from '../http/schemas.js';
 import type { Campaign } from './model.js';
 import {
   CampaignPageSchema,
@@ -22,12 +22,6 @@ import {
   ListCampaignsQuery,
   UpdateCampaignBody,
 } from './schemas.js';
-
-function date(value: string | null): Date | null;
-function date(value: string | null | undefined): Date | null | undefined;
-function date(value: string | null | undefined): Date | null | undefined {
-  return value === undefined || value === null ? value : new Date(value);
-}
 
 /** True when the request carries a valid admin token (reads are public; drafts are for admins). */
 async function isAdmin(request: FastifyRequest): Promise<boolean> {
@@ -70,8 +64,8 @@ export async function campaignRoutes(app: FastifyInstance): Promise<void> {
         status: body.status,
         totalQuantity: body.totalQuantity,
         perUserLimit: body.perUserLimit,
-        startsAt: date(body.startsAt ?? null),
-        endsAt: date(body.endsAt ?? null),
+        startsAt: toDate(body.startsAt ?? null),
+        endsAt: toDate(body.endsAt ?? null),
         couponValidity: body.couponValidity
           ? {
               ...(body.couponValidity.seconds === undefined ? {} : { seconds: body.couponValidity.seconds }),
@@ -145,8 +139,8 @@ export async function campaignRoutes(app: FastifyInstance): Promise<void> {
         name: body.name,
         status: body.status,
         totalQuantity: body.totalQuantity,
-        startsAt: date(body.startsAt),
-        endsAt: date(body.endsAt),
+        startsAt: toDate(body.startsAt),
+        endsAt: toDate(body.endsAt),
       });
       return campaignJson(campaign);
     },

@@ -5,7 +5,7 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import { actingUserId, requireRole } from '../http/auth.js';
-import { decodeCursor, ProblemResponses } from '../http/schemas.js';
+import { decodeCursor, ProblemResponses, toDate } from '../http/schemas.js';
 import { CouponPageSchema, CouponSearchQuery, couponJson, MyCouponsQuery } from './schemas.js';
 import { searchCoupons } from './search.js';
 
@@ -48,15 +48,14 @@ export async function couponRoutes(app: FastifyInstance): Promise<void> {
     },
     async (request) => {
       const { limit, cursor, issuedFrom, issuedTo, redeemedFrom, redeemedTo, ...equal } = request.query;
-      const date = (value: string | undefined) => (value === undefined ? undefined : new Date(value));
       const page = await searchCoupons(
         db,
         {
           ...equal,
-          issuedFrom: date(issuedFrom),
-          issuedTo: date(issuedTo),
-          redeemedFrom: date(redeemedFrom),
-          redeemedTo: date(redeemedTo),
+          issuedFrom: toDate(issuedFrom),
+          issuedTo: toDate(issuedTo),
+          redeemedFrom: toDate(redeemedFrom),
+          redeemedTo: toDate(redeemedTo),
         },
         { limit, after: decodeCursor(cursor) },
       );

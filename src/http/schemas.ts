@@ -52,6 +52,14 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** PostgreSQL's ISO timestamptz output. */
 const PG_TIMESTAMP = /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(\.\d{1,6})?[+-]\d{2}(:\d{2})?$/;
 
+/**
+ * An optional RFC 3339 date-time of a request (already validated by its schema) as a Date;
+ * `null` (clear the field) and `undefined` (field absent) pass through.
+ */
+export function toDate<T extends string | null | undefined>(value: T): Date | Exclude<T, string> {
+  return (typeof value === 'string' ? new Date(value) : value) as Date | Exclude<T, string>;
+}
+
 /** Encodes a keyset position as an opaque URL-safe cursor. */
 export function encodeCursor(position: KeysetPosition): string {
   return Buffer.from(JSON.stringify([position.at, position.id])).toString('base64url');
