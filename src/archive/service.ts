@@ -95,7 +95,7 @@ export async function runArchive(db: Db, options: ArchiveOptions): Promise<Archi
       }
     }
   } catch (error) {
-    await failJob(db, job.id, error instanceof Error ? error.message : String(error)).catch(() => {});
+    await failJob(db, job.id, error).catch(() => {});
     throw error;
   }
   const report: ArchiveReport = { dryRun: false, jobId: job.id, campaigns: moved.campaigns, rows: moved };

@@ -28,9 +28,7 @@ export class JobRunner {
       } catch (error) {
         if (this.abort.signal.aborted) return;
         this.onError(job, error);
-        await failJob(this.db, job.id, error instanceof Error ? error.message : String(error)).catch(
-          () => {},
-        );
+        await failJob(this.db, job.id, error).catch(() => {});
       }
     })();
     this.running.add(run);

@@ -95,9 +95,11 @@ export async function finishJob(db: Db, id: string, result: unknown): Promise<vo
   );
 }
 
-export async function failJob(db: Db, id: string, error: string): Promise<void> {
+/** Marks a running job failed with the message of `error` (any thrown value). */
+export async function failJob(db: Db, id: string, error: unknown): Promise<void> {
+  const message = error instanceof Error ? error.message : String(error);
   await db.execute(
-    sql`UPDATE jobs SET status = 'failed', error = ${error}, updated_at = now(), finished_at = now()
+    sql`UPDATE jobs SET status = 'failed', error = ${message}, updated_at = now(), finished_at = now()
         WHERE id = ${id} AND status = 'running'`,
   );
 }
