@@ -78,10 +78,9 @@ export async function issueAtomically(db: Db, campaignId: string, userId: string
         ), bumped AS (
           UPDATE campaigns SET issued_count = issued_count + 1
           WHERE id = ${campaignId} AND EXISTS (SELECT 1 FROM issued)
-          RETURNING id
         )
         SELECT issued.*, k.status AS campaign_status, k.starts_at, k.ends_at, k.total_quantity,
-               k.issued_count, k.per_user_limit, held.n AS held, now() AS now, (SELECT count(*) FROM bumped) AS bumped
+               k.issued_count, k.per_user_limit, held.n AS held, now() AS now
         FROM k CROSS JOIN held LEFT JOIN issued ON true`,
   );
   const row = rows[0];
