@@ -9,8 +9,8 @@
  */
 import { sql } from 'drizzle-orm';
 import { type Db, queryRows } from '../db/client.js';
+import { timeOrderedIds } from '../db/ids.js';
 import { type CodeOptions, generateCodes } from './generator.js';
-import { timeOrderedIds } from './ids.js';
 
 /** Codes to insert and their coupon ids (same length). */
 export interface CodeBatch {

@@ -2,16 +2,17 @@
  * `POST /v1/campaigns/{id}/claims`: a user claims a coupon for itself, or an admin/service
  * principal claims for a shop's user with `{ "userId": "…" }`. 201 with the coupon when the
  * strategy issues synchronously; 202 with the place in line when it only admits (redis-gate).
- * Both carry `Location: /v1/claims/{claimId}`.
+ * Both carry `Location: /v1/claims/{claimId}`. The claim id, which becomes the coupon id, is a
+ * time-ordered UUIDv7 (src/db/ids.ts).
  *
  * `GET /v1/claims/{id}`: pending | issued (with the coupon) | failed, for the claim's owner or an
  * admin/service principal (src/issuance/claims.ts).
  */
-import { randomUUID } from 'node:crypto';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
 import { CouponSchema, couponJson } from '../coupons/schemas.js';
+import { timeOrderedId } from '../db/ids.js';
 import { DomainError } from '../errors.js';
 import { actingUserId, requireRole } from '../http/auth.js';
 import { claimRateLimit } from '../http/rate-limit.js';
@@ -81,7 +82,7 @@ export async function claimRoutes(app: FastifyInstance): Promise<void> {
       const outcome = await app.services.issuance.claim({
         campaignId: request.params.id,
         userId,
-        claimId: randomUUID(),
+        claimId: timeOrderedId(),
       });
       reply.header('location', `/v1/claims/${outcome.claimId}`);
       if (outcome.status === 'issued') {

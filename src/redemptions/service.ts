@@ -5,9 +5,9 @@
  * A coupon is named by its id or by a code: a generated code (one coupon, single use) or a
  * campaign's shared code (src/codes/shared.ts: issue the user a coupon, then redeem it).
  */
-import { randomUUID } from 'node:crypto';
 import { findCouponIdByCode, findSharedCodeCampaign, findUnredeemedCoupon } from '../codes/shared.js';
 import { type Db, pgError, SQLSTATE } from '../db/client.js';
+import { timeOrderedId } from '../db/ids.js';
 import { DomainError } from '../errors.js';
 import { claimRejection } from '../issuance/rules.js';
 import { claimRace, claimStateFromRow, issueAtomically } from '../issuance/sql.js';
@@ -91,7 +91,7 @@ async function redeemSharedCode(
     let result: Awaited<ReturnType<typeof issueAtomically>>;
     try {
       // A savepoint: a slot collision must not abort the caller's transaction.
-      result = await db.transaction((sp) => issueAtomically(sp, campaignId, input.userId, randomUUID()));
+      result = await db.transaction((sp) => issueAtomically(sp, campaignId, input.userId, timeOrderedId()));
     } catch (error) {
       const race = claimRace(error);
       if (race === 'sold-out')

@@ -1,11 +1,15 @@
 /**
- * Time-ordered coupon ids for generated codes: UUIDv7 (RFC 9562 §5.7) with a 12-bit counter in
- * `rand_a` (RFC 9562 §6.2 method 1), so ids made in a row are strictly increasing.
+ * Time-ordered coupon ids: UUIDv7 (RFC 9562 §5.7) with a 12-bit counter in `rand_a` (RFC 9562
+ * §6.2 method 1), so ids made in a row are strictly increasing within a process, and ids of
+ * several processes interleave by millisecond. 62 random bits per id (`rand_b`).
  *
- * Why: every coupon index that ends in `id` (the primary key and the keyset indexes
- * `(…, issued_at, id)`) receives a batch of generated codes with one shared `issued_at`. Random
- * v4 ids scatter those inserts over the whole index (a buffer miss per row once it outgrows the
- * cache); increasing ids put them side by side. Measured by bench/codes.ts.
+ * Used for every coupon id Stampede makes: claim ids (which become coupon ids) and the ids of
+ * generated codes. Why: the primary key and the keyset indexes `(…, issued_at, id)` then receive
+ * new coupons at their right edge instead of scattered over the whole index (a buffer miss, and
+ * after a checkpoint a full-page WAL image, per row once the index outgrows the cache). Measured
+ * by bench/codes.ts and by the worker drain of bench/gate.ts. An id reveals when it was made,
+ * which the coupon's `issuedAt` shows its owner anyway; access is by ownership, never by
+ * knowing an id.
  */
 import { randomBytes } from 'node:crypto';
 
@@ -37,6 +41,11 @@ export function timeOrderedIds(count: number): string[] {
   }
   lastMs = ms;
   return ids;
+}
+
+/** One UUIDv7 string, greater than every id this process made before. */
+export function timeOrderedId(): string {
+  return timeOrderedIds(1)[0]!;
 }
 
 /** `tttttttt-tttt-` for a 48-bit millisecond timestamp. */
