@@ -5,10 +5,12 @@
  * Order: newest first by `(issued_at, id)` — or by `(redeemed_at, id)` when a redeemed range is
  * given — so every page is an index range scan that stops after `limit` rows, as cheap on page
  * 10,000 as on page 1. One index per filter, each in that order (src/db/schema.ts):
- * campaignId → coupons_campaign_issued_idx, userId → coupons_user_issued_idx, code →
- * coupons_code_unique, status → coupons_status_issued_idx, issued range (or no filter) →
- * coupons_issued_idx, redeemed range → coupons_redeemed_idx. With several filters PostgreSQL
- * picks the most selective of these and checks the rest on the rows it reads.
+ * campaignId → coupons_campaign_issued_idx, code → coupons_code_unique, status →
+ * coupons_status_issued_idx, issued range (or no filter) → coupons_issued_idx, redeemed range →
+ * coupons_redeemed_idx. The exception is userId → coupons_user_slot_unique: the user's coupons
+ * are read whole and sorted (a user holds few; an index in the keyset order slowed every
+ * coupon insert, migration 0008). With several filters PostgreSQL picks the most selective of
+ * these and checks the rest on the rows it reads.
  *
  * Coupons of soft-deleted campaigns are hidden with `campaign_id NOT IN (deleted campaigns)`: a
  * hashed subplan over the few deleted campaigns, evaluated as a filter, which keeps the plan an

@@ -198,7 +198,7 @@ describe('coupon search plans on postgres', () => {
   const cases: [string, () => CouponSearch, string][] = [
     ['no filter', () => ({}), 'coupons_issued_idx'],
     ['campaign', () => ({ campaignId: campaignIds[2] }), 'coupons_campaign_issued_idx'],
-    ['user', () => ({ userId: 'user-100000' }), 'coupons_user_issued_idx'],
+    ['user', () => ({ userId: 'user-100000' }), 'coupons_user_slot_unique'],
     ['code', () => ({ code: 'CODE000000012345' }), 'coupons_code_unique'],
     ['status', () => ({ status: 'revoked' }), 'coupons_status_issued_idx'],
     [
