@@ -4,6 +4,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { timeOrderedId } from '../../src/db/ids.js';
 import { GateLoader } from '../../src/redis/gate.js';
 import { WORKER_GROUP } from '../../src/redis/keys.js';
 import { ackClaimsArgs, parseStreamClaim, runScript } from '../../src/redis/scripts.js';
@@ -67,6 +68,36 @@ describe('worker faults', () => {
       deadLetters: 0,
     });
     expect(await bench.redis.client.xlen(keys.stream)).toBe(0);
+  });
+
+  it('persists a batch mixing new, already stored and slot-taken claims: each new one once, the taken slot dead-lettered', async () => {
+    const campaign = await bench.newCampaign({ totalQuantity: 50 });
+    const item = (i: number, userId: string) => {
+      const claim = {
+        claimId: timeOrderedId(),
+        userId,
+        userSlot: 1,
+        admittedMs: Date.now(),
+        campaignId: campaign.id,
+      };
+      return { entryId: `${i}-0`, fields: ['c', claim.claimId], claim, deliveries: 1 };
+    };
+    const first = [item(1, 'mix-a'), item(2, 'mix-b')];
+    // A first delivery takes the fast path: every row new.
+    expect(await persistBatch(database.db, campaign.id, first)).toEqual({ inserted: 2, deadLettered: 0 });
+    // Re-delivered with new claims and one for a slot another coupon holds (user mix-a, slot 1).
+    const taken = item(3, 'mix-a');
+    const mixed = [...first, item(4, 'mix-c'), taken, item(5, 'mix-d')];
+    expect(await persistBatch(database.db, campaign.id, mixed)).toEqual({ inserted: 2, deadLettered: 1 });
+    expect(await bench.counts(campaign.id)).toEqual({
+      coupons: 4,
+      distinctCoupons: 4,
+      maxPerUser: 1,
+      issuedCount: 4,
+      deadLetters: 1,
+    });
+    const [letter] = await listDeadLetters(database.db, { campaignId: campaign.id });
+    expect(letter).toMatchObject({ claimId: taken.claim.claimId, userId: 'mix-a' });
   });
 
   it('dead-letters a poison entry after 5 deliveries while the other claims persist', async () => {
