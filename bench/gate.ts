@@ -7,7 +7,8 @@
  *     The servers run in a child process so autocannon does not share their event loop.
  *     Target: redis-gate >= 75% of the empty route.
  * (b) Worker drain: BENCH_CLAIMS claims admitted through the gate script, then timed from the
- *     worker's start until PostgreSQL holds all of them. Target: >= 100,000 claims/s.
+ *     worker's start until PostgreSQL holds all of them, with the CPU time per claim of the
+ *     worker, the PostgreSQL backends and Redis. Target: >= 100,000 claims/s.
  *
  * Environment: BENCH_DURATION_S (HTTP seconds per target, default 10), BENCH_CONNECTIONS (100),
  * BENCH_CLAIMS (200000), BENCH_WORKER_CONCURRENCY (4), BENCH_PARTS (`http,drain`), BENCH_CPU_PROF
@@ -22,12 +23,14 @@ import pg from 'pg';
 import { CampaignService } from '../src/campaigns/service.js';
 import { loadConfig } from '../src/config.js';
 import { openDatabase } from '../src/db/client.js';
+import { timeOrderedId } from '../src/db/ids.js';
 import { runMigrations } from '../src/db/migrate.js';
 import { buildApp } from '../src/http/app.js';
 import { openRedis } from '../src/redis/connection.js';
 import { admitClaimArgs, runScript } from '../src/redis/scripts.js';
 import { waitForDrain } from '../src/worker/drain.js';
 import { StreamWorker } from '../src/worker/worker.js';
+import { cpuSnapshot, cpuSpentByName } from './cpu.js';
 
 const env = process.env;
 const DURATION_S = Number(env.BENCH_DURATION_S ?? 10);
@@ -168,7 +171,7 @@ async function drain(databaseUrl: string, prefix: string) {
         loadWaitMs: 5000,
       },
     );
-    await strategy.claim({ campaignId, userId: 'u0', claimId: randomUUID() });
+    await strategy.claim({ campaignId, userId: 'u0', claimId: timeOrderedId() });
     const keys = redis.keys.campaign(campaignId);
     const admitStart = performance.now();
     for (let i = 1; i < CLAIMS; i += 5000) {
@@ -178,7 +181,7 @@ async function drain(databaseUrl: string, prefix: string) {
           runScript(
             redis.client,
             'admitClaim',
-            admitClaimArgs(keys, { campaignId, userId: `u${j}`, claimId: randomUUID() }),
+            admitClaimArgs(keys, { campaignId, userId: `u${j}`, claimId: timeOrderedId() }),
           ),
         );
       }
@@ -193,11 +196,17 @@ async function drain(databaseUrl: string, prefix: string) {
       config: config.worker,
       concurrency: WORKER_CONCURRENCY,
     });
+    const cpuBefore = cpuSnapshot();
+    const ownCpuBefore = process.cpuUsage();
     const start = performance.now();
     worker.start();
     await waitForDrain(database.db, redis, { timeoutMs: 600_000, pollMs: 20, campaignIds: [campaignId] });
     const seconds = (performance.now() - start) / 1000;
+    const ownCpu = process.cpuUsage(ownCpuBefore);
+    const cpuAfter = cpuSnapshot();
     await worker.stop();
+    /** CPU µs per claim drained. */
+    const perClaim = (ms: number) => Number(((ms * 1000) / streamLength).toFixed(1));
     return {
       claims: streamLength,
       gateScriptPerSecond: Math.round(CLAIMS / admitSeconds),
@@ -205,6 +214,11 @@ async function drain(databaseUrl: string, prefix: string) {
       claimsPerSecond: Math.round(streamLength / seconds),
       batchSize: config.worker.batchSize,
       concurrency: WORKER_CONCURRENCY,
+      // Where the drain's CPU goes (µs per claim): the worker (this process, Node), the
+      // PostgreSQL backends, Redis. Steadier than claims/s on a busy machine.
+      workerCpuUs: perClaim((ownCpu.user + ownCpu.system) / 1000),
+      postgresCpuUs: perClaim(cpuSpentByName(cpuBefore, cpuAfter, 'postgres')),
+      redisCpuUs: perClaim(cpuSpentByName(cpuBefore, cpuAfter, 'redis-server')),
     };
   } finally {
     await redis.close();

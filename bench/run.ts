@@ -31,8 +31,8 @@
  * deleted afterwards; BENCH_PORT, the first of the ports used (default 7320).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { createHmac, randomBytes, randomUUID } from 'node:crypto';
-import { mkdirSync, openSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createHmac, randomBytes } from 'node:crypto';
+import { mkdirSync, openSync, writeFileSync } from 'node:fs';
 import { cpus, freemem, totalmem } from 'node:os';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
@@ -41,6 +41,7 @@ import pg from 'pg';
 import { CampaignService } from '../src/campaigns/service.js';
 import { loadConfig } from '../src/config.js';
 import { openDatabase } from '../src/db/client.js';
+import { timeOrderedId } from '../src/db/ids.js';
 import { RedisGateStrategy } from '../src/issuance/strategies/redis-gate.js';
 import { RedisBreaker } from '../src/redis/breaker.js';
 import { openRedis } from '../src/redis/connection.js';
@@ -48,6 +49,7 @@ import { admitClaimArgs, runScript } from '../src/redis/scripts.js';
 import { waitForDrain } from '../src/worker/drain.js';
 import { StreamWorker } from '../src/worker/worker.js';
 import { campaignInput } from '../test/helpers/campaigns.js';
+import { treeCpuMs } from './cpu.js';
 
 const ROOT = new URL('..', import.meta.url).pathname;
 const JWT_SECRET = randomBytes(32).toString('hex');
@@ -98,33 +100,6 @@ async function adminQuery(text: string): Promise<void> {
   } finally {
     await client.end();
   }
-}
-
-/** Clock ticks per second of /proc/<pid>/stat times (USER_HZ, 100 on Linux). */
-const TICKS_PER_SECOND = 100;
-
-/** CPU time used so far by process `root` and its descendants (cluster workers), ms. */
-function cpuMs(root: number): number {
-  const stats = new Map<number, { ppid: number; ticks: number }>();
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const text = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      // Fields after the command name (which may contain spaces) start at field 3.
-      const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
-      stats.set(Number(entry), { ppid: Number(fields[1]), ticks: Number(fields[11]) + Number(fields[12]) });
-    } catch {
-      // the process ended meanwhile
-    }
-  }
-  let ticks = 0;
-  const queue = [root];
-  while (queue.length > 0) {
-    const pid = queue.pop()!;
-    ticks += stats.get(pid)?.ticks ?? 0;
-    for (const [child, stat] of stats) if (stat.ppid === pid) queue.push(child);
-  }
-  return (ticks * 1000) / TICKS_PER_SECOND;
 }
 
 /** A server process under test; its logs go to /dev/null so that writing them is part of the cost. */
@@ -205,9 +180,9 @@ interface Slice {
 }
 
 async function slice(server: Server, request: LoadRequest, seconds: number): Promise<Slice> {
-  const cpuBefore = cpuMs(server.pid);
+  const cpuBefore = treeCpuMs(server.pid);
   const result = await load(server.url, seconds, request);
-  return { result, cpuMs: cpuMs(server.pid) - cpuBefore };
+  return { result, cpuMs: treeCpuMs(server.pid) - cpuBefore };
 }
 
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
@@ -362,14 +337,14 @@ async function measureGateAndDrain(databaseUrl: string): Promise<Row[]> {
         loadWaitMs: 5000,
       },
     );
-    await strategy.claim({ campaignId: campaign.id, userId: 'first', claimId: randomUUID() });
+    await strategy.claim({ campaignId: campaign.id, userId: 'first', claimId: timeOrderedId() });
     const keys = redis.keys.campaign(campaign.id);
     const admit = (user: number) => {
       const started = performance.now();
       return runScript(
         redis.client,
         'admitClaim',
-        admitClaimArgs(keys, { campaignId: campaign.id, userId: `g${user}`, claimId: randomUUID() }),
+        admitClaimArgs(keys, { campaignId: campaign.id, userId: `g${user}`, claimId: timeOrderedId() }),
       ).then(() => performance.now() - started);
     };
     let user = 0;
