@@ -87,7 +87,7 @@ async function serve(): Promise<void> {
   empty.post('/empty', async (_request, reply) => reply.code(202).send({}));
   await empty.listen({ host: '127.0.0.1', port: 0 });
   const port = (server: typeof app.server) => (server.address() as { port: number }).port;
-  const token = app.jwt.sign({ sub: randomUUID(), role: 'service' });
+  const token = app.tokens.sign({ sub: randomUUID(), role: 'service' });
   console.log(JSON.stringify({ app: port(app.server), empty: port(empty.server), token }));
   process.once('SIGTERM', async () => {
     await app.close();

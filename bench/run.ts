@@ -84,7 +84,7 @@ interface Row {
   ratioToBaseline?: number;
 }
 
-/** An HS256 JWT as the app's @fastify/jwt verifies it. */
+/** An HS256 JWT with `iat` and `exp` (in an hour), as the app's verifier (src/http/auth.ts) accepts it. */
 function signToken(payload: Record<string, unknown>): string {
   const encode = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
   const now = Math.floor(Date.now() / 1000);

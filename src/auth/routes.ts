@@ -62,7 +62,7 @@ export async function authRoutes(app: FastifyInstance): Promise<void> {
       if (!(await verifyPassword(user?.passwordHash, request.body.password)) || !user) {
         throw new DomainError('invalid-credentials');
       }
-      const accessToken = app.jwt.sign({ sub: user.id, role: user.role });
+      const accessToken = app.tokens.sign({ sub: user.id, role: user.role });
       return {
         accessToken,
         tokenType: 'Bearer' as const,

@@ -102,7 +102,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     redis = owned;
   }
   await registerRateLimit(app, redis && { redis: redis.client, nameSpace: redis.keys.rateLimitNamespace });
-  await registerAuth(app, config.jwtSecret, config.jwtTtlSeconds);
+  registerAuth(app, config.jwtSecret, config.jwtTtlSeconds);
   app.addSchema(ProblemSchema);
   await app.register(fastifySwagger, {
     openapi: {

@@ -1,13 +1,15 @@
 /**
  * Authentication and authorization for routes.
  *
- * Access tokens are HS256 JWTs (@fastify/jwt) with `sub` = user id and `role`. Routes declare
- * who may call them with `onRequest: requireRole(...)`; the verified principal is then
+ * Access tokens are HS256 JWTs with `sub` = user id, `role`, `iat` and `exp`, signed and verified
+ * by fast-jwt directly through `app.tokens`: one signer and one caching verifier built at start-up.
+ * (@fastify/jwt cost about 35 µs CPU per claim request, the cached verifier about 3 µs.) Routes
+ * declare who may call them with `onRequest: requireRole(...)`; the verified principal is then
  * `request.user`. A token that is missing, expired, forged or malformed gets 401 `unauthorized`;
  * a valid token of the wrong role gets 403 `forbidden`.
  */
-import fastifyJwt from '@fastify/jwt';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { createSigner, createVerifier, TokenError } from 'fast-jwt';
+import type { FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
 import { ROLES, type Role } from '../auth/users.js';
 import { DomainError } from '../errors.js';
 
@@ -16,45 +18,129 @@ export interface Principal {
   role: Role;
 }
 
-declare module '@fastify/jwt' {
-  interface FastifyJWT {
-    payload: Principal;
+/** Signs and verifies access tokens with the app's secret. */
+export interface Tokens {
+  /** An HS256 JWT for `principal` with `iat` and `exp` (now + the configured ttl), both in s. */
+  sign(principal: Principal): string;
+  /**
+   * The principal of a valid token (a fresh `{ sub, role }` object).
+   * @throws DomainError `unauthorized` when the token is expired, forged, malformed, unsigned or
+   *   its payload lacks a string `sub` or a known `role`.
+   */
+  verify(token: string): Principal;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    tokens: Tokens;
+  }
+  interface FastifyRequest {
+    /** The verified caller; set by {@link requireRole}, null on routes without it. */
     user: Principal;
   }
 }
 
-const JWT_MESSAGES: Record<string, string> = {
-  FST_JWT_NO_AUTHORIZATION_IN_HEADER: 'missing Authorization: Bearer <token> header',
-  FST_JWT_AUTHORIZATION_TOKEN_EXPIRED: 'the access token has expired',
-  FST_JWT_BAD_REQUEST: 'the Authorization header is not of the form Bearer <token>',
-};
+/**
+ * How long a verified token stays in the verifier's cache, ms. fast-jwt caps every entry at the
+ * token's own `exp` (cacheSet in node_modules/fast-jwt/src/verifier.js takes the minimum of
+ * now + cacheTTL and exp * 1000), so the cache never admits an expired token; failures are not
+ * cached (errorCacheTTL defaults to -1).
+ */
+const VERIFY_CACHE_TTL_MS = 600_000;
 
-/** Registers JWT signing and verification (HS256 only). `ttlSeconds` is the token lifetime. */
-export async function registerAuth(app: FastifyInstance, secret: string, ttlSeconds: number): Promise<void> {
-  await app.register(fastifyJwt, {
-    secret,
-    sign: { algorithm: 'HS256', expiresIn: ttlSeconds },
-    verify: { algorithms: ['HS256'] },
+const BEARER = /^Bearer\s/i;
+
+/**
+ * Decorates `app` with `tokens` (HS256 only) and requests with `user`.
+ * @param secret the HMAC key
+ * @param ttlSeconds token lifetime, s
+ */
+export function registerAuth(app: FastifyInstance, secret: string, ttlSeconds: number): void {
+  const signer = createSigner({ key: secret, algorithm: 'HS256', expiresIn: ttlSeconds * 1000 });
+  const verifier = createVerifier({
+    key: secret,
+    algorithms: ['HS256'],
+    cache: true,
+    cacheTTL: VERIFY_CACHE_TTL_MS,
   });
+  const tokens: Tokens = {
+    sign: ({ sub, role }) => signer({ sub, role }),
+    verify: (token) => {
+      let payload: { sub?: unknown; role?: unknown };
+      try {
+        payload = verifier(token);
+      } catch (error) {
+        const expired = error instanceof TokenError && error.code === TokenError.codes.expired;
+        throw new DomainError(
+          'unauthorized',
+          expired ? 'the access token has expired' : 'the access token is not valid',
+        );
+      }
+      const { sub, role } = payload;
+      if (typeof sub !== 'string' || !ROLES.includes(role as Role)) {
+        throw new DomainError('unauthorized', 'the access token is not valid');
+      }
+      // A copy: the verifier's cache hands the same payload object to every request with this token.
+      return { sub, role: role as Role };
+    },
+  };
+  app.decorate('tokens', tokens);
+  // null keeps the request object's shape stable; requireRole sets it.
+  app.decorateRequest('user', null as unknown as Principal);
 }
 
-/** A preHandler admitting a valid token of one of `roles` (any role when empty). */
+/**
+ * The token of an `Authorization: Bearer <token>` header (scheme case-insensitive, exactly one space).
+ * As under @fastify/jwt, another scheme (`Basic ...`) counts as a missing Bearer header.
+ * @throws DomainError `unauthorized` when the header is missing, not Bearer, or not two parts.
+ */
+function bearerToken(header: string | undefined): string {
+  if (!header || !BEARER.test(header)) {
+    throw new DomainError('unauthorized', 'missing Authorization: Bearer <token> header');
+  }
+  const parts = header.split(' ');
+  if (parts.length !== 2 || !parts[1]) {
+    throw new DomainError('unauthorized', 'the Authorization header is not of the form Bearer <token>');
+  }
+  return parts[1];
+}
+
+/**
+ * An onRequest hook admitting a valid token of one of `roles` (any role when empty) and setting
+ * `request.user`. Callback-style, so a request allocates no promise here.
+ * Fails with DomainError `unauthorized` (401) or `forbidden` (403).
+ */
 export function requireRole(...roles: Role[]) {
-  return async (request: FastifyRequest): Promise<void> => {
+  const forbidden = `this operation needs the role ${roles.join(' or ')}`;
+  return (request: FastifyRequest, _reply: FastifyReply, done: HookHandlerDoneFunction): void => {
+    let principal: Principal;
     try {
-      await request.jwtVerify();
+      principal = request.server.tokens.verify(bearerToken(request.headers.authorization));
     } catch (error) {
-      const code = (error as { code?: string }).code ?? '';
-      throw new DomainError('unauthorized', JWT_MESSAGES[code] ?? 'the access token is not valid');
+      done(error as Error);
+      return;
     }
-    const { sub, role } = request.user ?? {};
-    if (typeof sub !== 'string' || !ROLES.includes(role)) {
-      throw new DomainError('unauthorized', 'the access token is not valid');
+    if (roles.length > 0 && !roles.includes(principal.role)) {
+      done(new DomainError('forbidden', forbidden));
+      return;
     }
-    if (roles.length > 0 && !roles.includes(role)) {
-      throw new DomainError('forbidden', `this operation needs the role ${roles.join(' or ')}`);
-    }
+    request.user = principal;
+    done();
   };
+}
+
+/**
+ * The principal of the request's bearer token, or undefined without a valid one (for public routes
+ * that show more to some roles). Does not set `request.user`.
+ */
+export function optionalPrincipal(request: FastifyRequest): Principal | undefined {
+  const header = request.headers.authorization;
+  if (!header) return undefined;
+  try {
+    return request.server.tokens.verify(bearerToken(header));
+  } catch {
+    return undefined;
+  }
 }
 
 /** Roles allowed to act for another user (a shop backend integrating Stampede). */

@@ -98,7 +98,7 @@ export async function startInProcessTarget(options: InProcessOptions): Promise<S
     return {
       mode: 'in-process',
       url: server.url,
-      token: app.jwt.sign({ sub: SIMULATOR_SUBJECT, role: 'admin' }),
+      token: app.tokens.sign({ sub: SIMULATOR_SUBJECT, role: 'admin' }),
       engine: database.engine,
       strategy: options.strategy,
       db: database.db,

@@ -3,7 +3,7 @@
  * (asserted by counting every table before and after), on PostgreSQL and PGlite.
  */
 import { randomUUID } from 'node:crypto';
-import { createSigner } from 'fast-jwt';
+import { createDecoder, createSigner } from 'fast-jwt';
 import type { InjectOptions } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -197,6 +197,21 @@ describe.each(ENGINES)('bad input on %s', (engine) => {
     await expectRejected(claim(bearer(forged)), 401, 'unauthorized');
     const unsigned = createSigner({ algorithm: 'none' })({ sub: 'x', role: 'admin' });
     await expectRejected(claim(bearer(unsigned)), 401, 'unauthorized');
+  });
+
+  it('rejects a token that expires after it was accepted (the verifier cache ends at exp)', async () => {
+    // exp is whole seconds: with a 2 s lifetime the token expires 1 to 2 s from now.
+    const token = createSigner({ key: TEST_JWT_SECRET, expiresIn: 2_000 })({
+      sub: 'brief-user',
+      role: 'user',
+    });
+    const expiresAtMs = createDecoder()(token).exp * 1000;
+    const myCoupons = { method: 'GET' as const, url: '/v1/me/coupons', headers: bearer(token) };
+    expect((await t.app.inject(myCoupons)).statusCode).toBe(200);
+    while (Date.now() <= expiresAtMs)
+      await new Promise((resolve) => setTimeout(resolve, expiresAtMs + 1 - Date.now()));
+    const problem = await expectRejected(myCoupons, 401, 'unauthorized');
+    expect(problem.detail).toBe('the access token has expired');
   });
 
   it('forbids a user from claiming for another user and from admin operations', async () => {

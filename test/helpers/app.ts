@@ -54,9 +54,9 @@ export async function createTestApp(
   return {
     app,
     database,
-    adminToken: app.jwt.sign({ sub: '00000000-0000-4000-8000-00000000a001', role: 'admin' }),
-    serviceToken: app.jwt.sign({ sub: '00000000-0000-4000-8000-00000000a002', role: 'service' }),
-    userToken: (userId) => app.jwt.sign({ sub: userId, role: 'user' }),
+    adminToken: app.tokens.sign({ sub: '00000000-0000-4000-8000-00000000a001', role: 'admin' }),
+    serviceToken: app.tokens.sign({ sub: '00000000-0000-4000-8000-00000000a002', role: 'service' }),
+    userToken: (userId) => app.tokens.sign({ sub: userId, role: 'user' }),
     close: async () => {
       await app.close();
       await database.close();
