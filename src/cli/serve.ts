@@ -77,7 +77,8 @@ export function workerCount(requested: number | undefined, config: Config): numb
  * merges their metrics, and on SIGINT/SIGTERM stops them all before exiting.
  */
 function runPrimary(workers: number, config: Config): void {
-  const log = pino(loggerOptions(config.logLevel));
+  const { stream, ...options } = loggerOptions(config.logLevel);
+  const log = pino(options, stream);
   let stopping = false;
   serveClusterMetrics();
   const fork = () => {

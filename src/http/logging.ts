@@ -13,7 +13,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { type FastifyInstance, type FastifyReply, type FastifyRequest, LogController } from 'fastify';
-import type { DestinationStream, LoggerOptions } from 'pino';
+import { type DestinationStream, destination, type LoggerOptions } from 'pino';
 
 export const REQUEST_ID_HEADER = 'x-request-id';
 
@@ -46,7 +46,19 @@ export const REDACTED_PATHS = [
 ];
 
 /**
+ * Most bytes of one write to stdout: PIPE_BUF on Linux, so that the writes of several processes
+ * (`serve --workers N`) sharing one pipe never interleave inside a line.
+ */
+export const LOG_WRITE_BYTES = 4096;
+
+/**
  * Options for Fastify's pino logger: `level` from the config; `stream` (tests) replaces stdout.
+ *
+ * Stdout is written asynchronously (pino.destination with `sync: false`): lines logged while a
+ * write is in flight go out together in the next one, whole lines only, at most
+ * {@link LOG_WRITE_BYTES} per write. One write system call per request line was a good part of
+ * what logging cost the claim path (bench/run.ts, metrics+logs on vs off). pino flushes what is
+ * pending when the process exits, crash included; only a `kill -9` can lose the last lines.
  */
 export function loggerOptions(
   level: string,
@@ -55,7 +67,7 @@ export function loggerOptions(
   return {
     level,
     redact: { paths: REDACTED_PATHS, censor: '[Redacted]' },
-    ...(stream ? { stream } : {}),
+    stream: stream ?? destination({ dest: 1, sync: false, maxWrite: LOG_WRITE_BYTES }),
   };
 }
 
@@ -91,7 +103,9 @@ export class AccessLog extends LogController {
 
 /** Echoes the request id in every response, errors included. */
 export function registerRequestId(app: FastifyInstance): void {
-  app.addHook('onRequest', async (request, reply) => {
+  // Callback style: on every request, an async hook would cost a promise for nothing.
+  app.addHook('onRequest', (request, reply, done) => {
     reply.header(REQUEST_ID_HEADER, request.id);
+    done();
   });
 }
