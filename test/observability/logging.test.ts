@@ -62,20 +62,21 @@ describe('logs', () => {
     expect(token).toEqual(expect.any(String));
     await t.app.inject({ method: 'GET', url: '/v1/me/coupons', headers: bearer(token) });
     // A careless log call that dumps a request, a body and a config: redaction still applies.
-    t.app.log.warn(
-      {
-        request: { headers: { authorization: `Bearer ${token}` } },
-        body: { password },
-        token,
-        config: { jwtSecret: password },
-      },
-      'careless',
-    );
+    const dumped = {
+      request: { headers: { authorization: `Bearer ${token}`, accept: 'application/json' } },
+      body: { password, email: 'logs@example.com' },
+      token,
+      config: { jwtSecret: password },
+    };
+    t.app.log.warn(dumped, 'careless');
+    // The caller's objects are left as they were.
+    expect(dumped.body.password).toBe(password);
+    expect(dumped.request.headers.authorization).toBe(`Bearer ${token}`);
 
     const careless = records().find((record) => record.msg === 'careless');
     expect(careless).toMatchObject({
-      request: { headers: { authorization: '[Redacted]' } },
-      body: { password: '[Redacted]' },
+      request: { headers: { authorization: '[Redacted]', accept: 'application/json' } },
+      body: { password: '[Redacted]', email: 'logs@example.com' },
       token: '[Redacted]',
       config: { jwtSecret: '[Redacted]' },
     });
