@@ -229,11 +229,13 @@ export class StreamWorker {
   /** Persists a batch, falling back to one claim at a time when the batch statement fails. */
   private async process(campaignId: string, items: WorkItem[]): Promise<void> {
     const { db } = this.options;
-    const good = items.filter((item) => item.claim && item.claim.campaignId === campaignId);
+    const good: WorkItem[] = [];
+    const failed: { item: WorkItem; error: string }[] = [];
+    for (const item of items) {
+      if (item.claim && item.claim.campaignId === campaignId) good.push(item);
+      else failed.push({ item, error: 'malformed stream entry' });
+    }
     const done: WorkItem[] = [];
-    const failed: { item: WorkItem; error: string }[] = items
-      .filter((item) => !good.includes(item))
-      .map((item) => ({ item, error: 'malformed stream entry' }));
     if (good.length > 0) {
       try {
         const result = await persistBatch(db, campaignId, good);
