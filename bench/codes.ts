@@ -20,13 +20,13 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { sql } from 'drizzle-orm';
-import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { codeOptions, generateCodes } from '../src/codes/generator.js';
 import { generateCampaignCodes } from '../src/codes/service.js';
 import { type CouponSearch, type SearchPosition, searchQuery } from '../src/coupons/search.js';
 import { openDatabase, queryRows } from '../src/db/client.js';
 import { runMigrations } from '../src/db/migrate.js';
+import { adminQuery, databaseUrl } from '../test/helpers/database.js';
 
 function argument(name: string, fallback: string): string {
   const at = process.argv.indexOf(`--${name}`);
@@ -41,25 +41,14 @@ const CAMPAIGNS = 1000;
 
 const seconds = (since: number) => (performance.now() - since) / 1000;
 
-async function admin(text: string): Promise<void> {
-  const client = new pg.Client({ connectionString: serverUrl });
-  await client.connect();
-  try {
-    await client.query(text);
-  } finally {
-    await client.end();
-  }
-}
-
 function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
 }
 
 const name = `stampede_bench_${randomBytes(4).toString('hex')}`;
-await admin(`CREATE DATABASE ${name}`);
-const url = new URL(serverUrl);
-url.pathname = `/${name}`;
-const database = await openDatabase({ url: url.toString(), poolSize: 4, statementTimeoutMs: 3_600_000 });
+await adminQuery(`CREATE DATABASE ${name}`, serverUrl);
+const url = databaseUrl(name, serverUrl);
+const database = await openDatabase({ url, poolSize: 4, statementTimeoutMs: 3_600_000 });
 const results: Record<string, unknown> = { date: new Date().toISOString(), codes: CODES, rows: ROWS };
 
 try {
@@ -234,5 +223,5 @@ try {
   console.log(`wrote ${file}`);
 } finally {
   await database.close();
-  await admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+  await adminQuery(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`, serverUrl);
 }

@@ -39,6 +39,7 @@ import { issueAtomically } from '../src/issuance/sql.js';
 import { latencySummary } from '../src/simulate/report.js';
 import { simulate } from '../src/simulate/simulate.js';
 import { startInProcessTarget } from '../src/simulate/target.js';
+import { campaignInput } from '../test/helpers/campaigns.js';
 import { createTestDatabase } from '../test/helpers/database.js';
 
 const run = promisify(execFile);
@@ -238,17 +239,14 @@ async function main(): Promise<void> {
     console.error(`pgbench conditional UPDATE (before): ${pgbenchArgs} ...`);
     const before = await runPgbench(url, 'pgbench UPDATE (before)', UPDATE_SQL);
     rows.push(before);
-    const campaign = await new CampaignService(database.db).create({
-      name: 'bench: pgbench claim statement',
-      status: 'active',
-      totalQuantity: 100_000_000,
-      perUserLimit: 1,
-      startsAt: null,
-      endsAt: null,
-      couponValidity: { seconds: 86_400 },
-      discount: { type: 'fixed', amount: 1000 },
-      minOrderAmount: null,
-    });
+    const campaign = await new CampaignService(database.db).create(
+      campaignInput({
+        name: 'bench: pgbench claim statement',
+        totalQuantity: 100_000_000,
+        couponValidity: { seconds: 86_400 },
+        discount: { type: 'fixed', amount: 1000 },
+      }),
+    );
     console.error(`pgbench db-atomic claim statement: ${pgbenchArgs} ...`);
     rows.push(
       await runPgbench(url, 'pgbench claim statement', await claimStatementScript(), [

@@ -30,7 +30,6 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import autocannon from 'autocannon';
 import Fastify from 'fastify';
-import pg from 'pg';
 import { CampaignService } from '../src/campaigns/service.js';
 import { loadConfig } from '../src/config.js';
 import { openDatabase } from '../src/db/client.js';
@@ -41,6 +40,9 @@ import { openRedis } from '../src/redis/connection.js';
 import { admitClaimArgs, runScript } from '../src/redis/scripts.js';
 import { waitForDrain } from '../src/worker/drain.js';
 import { StreamWorker } from '../src/worker/worker.js';
+import { campaignInput } from '../test/helpers/campaigns.js';
+import { adminQuery, databaseUrl } from '../test/helpers/database.js';
+import { dropPrefix } from '../test/helpers/redis.js';
 import { cpuSnapshot, cpuSpentByName, treeCpuMs } from './cpu.js';
 
 const env = process.env;
@@ -52,40 +54,15 @@ const ROUNDS = Number(env.BENCH_ROUNDS ?? 3);
 /** The HTTP load client: wrk when installed (issue 3 measured with `wrk -t1 -c100`), else autocannon. */
 const CLIENT = env.BENCH_CLIENT ?? (hasWrk() ? 'wrk' : 'autocannon');
 const execFileAsync = promisify(execFile);
-const DATABASE_URL = env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const REDIS_URL = env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const JWT_SECRET = 'bench-secret-bench-secret-bench-secret-0123';
 
-async function admin(text: string): Promise<void> {
-  const client = new pg.Client({ connectionString: DATABASE_URL });
-  await client.connect();
+async function withCampaign(url: string, totalQuantity: number): Promise<string> {
+  const database = await openDatabase({ url, poolSize: 2 });
   try {
-    await client.query(text);
-  } finally {
-    await client.end();
-  }
-}
-
-function urlOf(name: string): string {
-  const url = new URL(DATABASE_URL);
-  url.pathname = `/${name}`;
-  return url.toString();
-}
-
-async function withCampaign(databaseUrl: string, totalQuantity: number): Promise<string> {
-  const database = await openDatabase({ url: databaseUrl, poolSize: 2 });
-  try {
-    const campaign = await new CampaignService(database.db).create({
-      name: 'bench',
-      status: 'active',
-      totalQuantity,
-      perUserLimit: 1,
-      startsAt: null,
-      endsAt: null,
-      couponValidity: { seconds: 86_400 },
-      discount: { type: 'fixed', amount: 500 },
-      minOrderAmount: null,
-    });
+    const campaign = await new CampaignService(database.db).create(
+      campaignInput({ name: 'bench', totalQuantity, couponValidity: { seconds: 86_400 } }),
+    );
     return campaign.id;
   } finally {
     await database.close();
@@ -198,8 +175,8 @@ async function load(url: string, token: string, runId: string): Promise<LoadResu
 
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 
-async function http(databaseUrl: string, prefix: string) {
-  const campaignId = await withCampaign(databaseUrl, 2_000_000_000);
+async function http(url: string, prefix: string) {
+  const campaignId = await withCampaign(url, 2_000_000_000);
   const profile = env.BENCH_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', env.BENCH_CPU_PROF] : [];
   const child: ChildProcess = spawn(
     process.execPath,
@@ -207,7 +184,7 @@ async function http(databaseUrl: string, prefix: string) {
     {
       env: {
         ...env,
-        DATABASE_URL: databaseUrl,
+        DATABASE_URL: url,
         JWT_SECRET,
         REDIS_URL,
         REDIS_KEY_PREFIX: prefix,
@@ -277,9 +254,9 @@ async function http(databaseUrl: string, prefix: string) {
   }
 }
 
-async function drain(databaseUrl: string, prefix: string) {
-  const campaignId = await withCampaign(databaseUrl, CLAIMS);
-  const database = await openDatabase({ url: databaseUrl, poolSize: WORKER_CONCURRENCY + 2 });
+async function drain(url: string, prefix: string) {
+  const campaignId = await withCampaign(url, CLAIMS);
+  const database = await openDatabase({ url, poolSize: WORKER_CONCURRENCY + 2 });
   const config = loadConfig({});
   const redis = openRedis({ ...config.redis, url: REDIS_URL, keyPrefix: prefix }, 'bench');
   try {
@@ -352,14 +329,8 @@ async function drain(databaseUrl: string, prefix: string) {
 /** Deletes the benchmark's keys (everything under `prefix`). */
 async function dropKeys(prefix: string): Promise<void> {
   const redis = openRedis({ ...loadConfig({}).redis, url: REDIS_URL, keyPrefix: prefix }, 'bench');
-  const client = redis.client as import('ioredis').Redis;
   try {
-    let cursor = '0';
-    do {
-      const [next, found] = await client.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-      cursor = next;
-      if (found.length > 0) await client.unlink(...found);
-    } while (cursor !== '0');
+    await dropPrefix(redis);
   } finally {
     await redis.close();
   }
@@ -368,10 +339,10 @@ async function dropKeys(prefix: string): Promise<void> {
 async function main(): Promise<void> {
   const name = `stampede_bench_${randomBytes(4).toString('hex')}`;
   const prefix = `bench:${randomBytes(4).toString('hex')}:`;
-  await admin(`CREATE DATABASE ${name}`);
-  const databaseUrl = urlOf(name);
+  await adminQuery(`CREATE DATABASE ${name}`);
+  const url = databaseUrl(name);
   try {
-    const database = await openDatabase({ url: databaseUrl, poolSize: 1 });
+    const database = await openDatabase({ url, poolSize: 1 });
     await runMigrations(database);
     await database.close();
     const parts = (env.BENCH_PARTS ?? 'http,drain').split(',');
@@ -387,7 +358,7 @@ async function main(): Promise<void> {
       method: { client: CLIENT, connections: CONNECTIONS, rounds: ROUNDS, secondsPerRound: DURATION_S },
     };
     if (parts.includes('http')) {
-      const httpResult = await http(databaseUrl, prefix);
+      const httpResult = await http(url, prefix);
       results.http = httpResult;
       console.table(httpResult.rows);
       console.log(
@@ -397,7 +368,7 @@ async function main(): Promise<void> {
       );
     }
     if (parts.includes('drain')) {
-      const drainResult = await drain(databaseUrl, `${prefix}drain:`);
+      const drainResult = await drain(url, `${prefix}drain:`);
       results.drain = drainResult;
       console.table([drainResult]);
       console.log(`worker drain = ${drainResult.claimsPerSecond} claims/s (target >= 100000)`);
@@ -410,7 +381,7 @@ async function main(): Promise<void> {
     console.log(`results: ${file}`);
   } finally {
     await dropKeys(prefix);
-    await admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+    await adminQuery(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
   }
 }
 

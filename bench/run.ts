@@ -36,8 +36,6 @@ import { mkdirSync, openSync, writeFileSync } from 'node:fs';
 import { cpus, freemem, totalmem } from 'node:os';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
-import type { Redis } from 'ioredis';
-import pg from 'pg';
 import { CampaignService } from '../src/campaigns/service.js';
 import { loadConfig } from '../src/config.js';
 import { openDatabase } from '../src/db/client.js';
@@ -49,6 +47,8 @@ import { admitClaimArgs, runScript } from '../src/redis/scripts.js';
 import { waitForDrain } from '../src/worker/drain.js';
 import { StreamWorker } from '../src/worker/worker.js';
 import { campaignInput } from '../test/helpers/campaigns.js';
+import { adminQuery, databaseUrl } from '../test/helpers/database.js';
+import { dropPrefix } from '../test/helpers/redis.js';
 import { treeCpuMs } from './cpu.js';
 
 const ROOT = new URL('..', import.meta.url).pathname;
@@ -90,16 +90,6 @@ function signToken(payload: Record<string, unknown>): string {
   const now = Math.floor(Date.now() / 1000);
   const body = `${encode({ alg: 'HS256', typ: 'JWT' })}.${encode({ ...payload, iat: now, exp: now + 3600 })}`;
   return `${body}.${createHmac('sha256', JWT_SECRET).update(body).digest('base64url')}`;
-}
-
-async function adminQuery(text: string): Promise<void> {
-  const client = new pg.Client({ connectionString: ADMIN_URL });
-  await client.connect();
-  try {
-    await client.query(text);
-  } finally {
-    await client.end();
-  }
 }
 
 /** A server process under test; its logs go to /dev/null so that writing them is part of the cost. */
@@ -240,7 +230,7 @@ interface ClaimTarget {
 /** Starts `stampede serve` with `env` and `args` and creates a campaign whose stock cannot run out. */
 async function startClaimTarget(
   name: string,
-  databaseUrl: string,
+  url: string,
   env: Record<string, string>,
   args: string[] = [],
 ): Promise<ClaimTarget> {
@@ -248,7 +238,7 @@ async function startClaimTarget(
     ['src/main.ts', 'serve', '--workers', '1', ...args],
     // No load shedding: a 503 would end a request early and flatter the throughput.
     {
-      DATABASE_URL: databaseUrl,
+      DATABASE_URL: url,
       JWT_SECRET,
       LOG_LEVEL: 'info',
       DB_POOL_SIZE: '10',
@@ -294,13 +284,8 @@ async function startClaimTarget(
 }
 
 /** Measures claims on one server started by {@link startClaimTarget}, then stops it. */
-async function measureClaims(
-  name: string,
-  databaseUrl: string,
-  env: Record<string, string>,
-  args: string[] = [],
-) {
-  const target = await startClaimTarget(name, databaseUrl, env, args);
+async function measureClaims(name: string, url: string, env: Record<string, string>, args: string[] = []) {
+  const target = await startClaimTarget(name, url, env, args);
   try {
     return await measure(name, target.server, target.request);
   } finally {
@@ -316,8 +301,8 @@ const GATE_BATCH = 1000;
  * of redis-gate admission on this Redis. Then the stream worker draining every claim admitted
  * meanwhile into PostgreSQL: claims persisted per second.
  */
-async function measureGateAndDrain(databaseUrl: string): Promise<Row[]> {
-  const database = await openDatabase({ url: databaseUrl, poolSize: 6 });
+async function measureGateAndDrain(url: string): Promise<Row[]> {
+  const database = await openDatabase({ url, poolSize: 6 });
   const config = loadConfig({});
   const redis = openRedis({ ...config.redis, url: REDIS_URL, keyPrefix: `${REDIS_PREFIX}direct:` }, 'bench');
   try {
@@ -399,14 +384,8 @@ async function measureGateAndDrain(databaseUrl: string): Promise<Row[]> {
 /** Deletes every key of the run (single node: SCAN + UNLINK). */
 async function dropRedisKeys(): Promise<void> {
   const redis = openRedis({ ...loadConfig({}).redis, url: REDIS_URL, keyPrefix: REDIS_PREFIX }, 'bench');
-  const client = redis.client as Redis;
   try {
-    let cursor = '0';
-    do {
-      const [next, found] = await client.scan(cursor, 'MATCH', `${REDIS_PREFIX}*`, 'COUNT', 1000);
-      cursor = next;
-      if (found.length > 0) await client.unlink(...found);
-    } while (cursor !== '0');
+    await dropPrefix(redis);
   } finally {
     await redis.close();
   }
@@ -433,8 +412,8 @@ function printTable(rows: Row[]): void {
 async function main(): Promise<void> {
   const started = new Date();
   const databaseName = `stampede_bench_${randomBytes(4).toString('hex')}`;
-  await adminQuery(`CREATE DATABASE ${databaseName}`);
-  const databaseUrl = Object.assign(new URL(ADMIN_URL), { pathname: `/${databaseName}` }).toString();
+  await adminQuery(`CREATE DATABASE ${databaseName}`, ADMIN_URL);
+  const url = databaseUrl(databaseName, ADMIN_URL);
   const rows: Row[] = [];
   try {
     console.error(`bench: ${DURATION_S} s per row after ${WARMUP_S} s warm-up, ${CONNECTIONS} connections`);
@@ -444,20 +423,18 @@ async function main(): Promise<void> {
     } finally {
       await noop.stop();
     }
-    rows.push(await measureClaims('claim db-lock', databaseUrl, { ISSUANCE_STRATEGY: 'db-lock' }));
+    rows.push(await measureClaims('claim db-lock', url, { ISSUANCE_STRATEGY: 'db-lock' }));
     const redisEnv = { REDIS_URL, REDIS_KEY_PREFIX: REDIS_PREFIX };
-    rows.push(
-      await measureClaims('claim redis-lock', databaseUrl, { ...redisEnv, ISSUANCE_STRATEGY: 'redis-lock' }),
-    );
+    rows.push(await measureClaims('claim redis-lock', url, { ...redisEnv, ISSUANCE_STRATEGY: 'redis-lock' }));
     // Admission only (202): the worker is measured on its own below.
     // Admission only (202): the worker is measured on its own below. The gate path is bound by
     // Node rather than PostgreSQL, so it prices metrics+logs best: on and off, in turns.
     const gateEnv = { ...redisEnv, ISSUANCE_STRATEGY: 'redis-gate', WORKER_IN_PROCESS: 'false' };
     const gateTargets: ClaimTarget[] = [];
     try {
-      gateTargets.push(await startClaimTarget('claim redis-gate (202, worker apart)', databaseUrl, gateEnv));
+      gateTargets.push(await startClaimTarget('claim redis-gate (202, worker apart)', url, gateEnv));
       gateTargets.push(
-        await startClaimTarget('claim redis-gate, metrics+logs off', databaseUrl, {
+        await startClaimTarget('claim redis-gate, metrics+logs off', url, {
           ...gateEnv,
           METRICS_ENABLED: 'false',
           LOG_LEVEL: 'silent',
@@ -467,27 +444,23 @@ async function main(): Promise<void> {
     } finally {
       for (const target of gateTargets) await target.server.stop();
     }
-    rows.push(...(await measureGateAndDrain(databaseUrl)));
+    rows.push(...(await measureGateAndDrain(url)));
     // db-atomic with and without metrics+logs, and with two workers, measured in turns.
     const targets: ClaimTarget[] = [];
     try {
+      targets.push(await startClaimTarget('claim db-atomic', url, { ISSUANCE_STRATEGY: 'db-atomic' }));
       targets.push(
-        await startClaimTarget('claim db-atomic', databaseUrl, { ISSUANCE_STRATEGY: 'db-atomic' }),
-      );
-      targets.push(
-        await startClaimTarget('claim db-atomic, metrics+logs off', databaseUrl, {
+        await startClaimTarget('claim db-atomic, metrics+logs off', url, {
           ISSUANCE_STRATEGY: 'db-atomic',
           METRICS_ENABLED: 'false',
           LOG_LEVEL: 'silent',
         }),
       );
       targets.push(
-        await startClaimTarget(
-          'claim db-atomic, --workers 2',
-          databaseUrl,
-          { ISSUANCE_STRATEGY: 'db-atomic' },
-          ['--workers', '2'],
-        ),
+        await startClaimTarget('claim db-atomic, --workers 2', url, { ISSUANCE_STRATEGY: 'db-atomic' }, [
+          '--workers',
+          '2',
+        ]),
       );
       rows.push(...(await measureInTurns(targets, 3)));
     } finally {
@@ -495,7 +468,7 @@ async function main(): Promise<void> {
     }
   } finally {
     await dropRedisKeys();
-    await adminQuery(`DROP DATABASE IF EXISTS ${databaseName} WITH (FORCE)`);
+    await adminQuery(`DROP DATABASE IF EXISTS ${databaseName} WITH (FORCE)`, ADMIN_URL);
   }
 
   const baseline = rows[0]!.requestsPerSecond;

@@ -13,19 +13,24 @@ export const ENGINES: readonly Engine[] = ['postgres', 'pglite'];
 
 export const TEST_DATABASE_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 
-/** A URL for database `name` on the test server. */
-export function databaseUrl(name: string): string {
-  const url = new URL(TEST_DATABASE_URL);
+/** A URL for database `name` on the server of `server` (default: the test server). */
+export function databaseUrl(name: string, server = TEST_DATABASE_URL): string {
+  const url = new URL(server);
   url.pathname = `/${name}`;
   return url.toString();
 }
 
-async function adminQuery(text: string): Promise<void> {
-  const client = new pg.Client({ connectionString: TEST_DATABASE_URL, connectionTimeoutMillis: 5000 });
+/**
+ * Runs one statement (CREATE/DROP DATABASE) on its own connection to `server` (default: the test
+ * server), for tests and benchmarks.
+ * @throws Error naming the server when it cannot be reached within 5 s, or the statement's error.
+ */
+export async function adminQuery(text: string, server = TEST_DATABASE_URL): Promise<void> {
+  const client = new pg.Client({ connectionString: server, connectionTimeoutMillis: 5000 });
   try {
     await client.connect();
   } catch (error) {
-    throw new Error(`PostgreSQL is not reachable at ${TEST_DATABASE_URL}: ${(error as Error).message}`);
+    throw new Error(`PostgreSQL is not reachable at ${server}: ${(error as Error).message}`);
   }
   try {
     await client.query(text);
