@@ -32,13 +32,13 @@ import { join } from 'node:path';
 import { parseArgs, promisify } from 'node:util';
 import { type SQL, sql } from 'drizzle-orm';
 import { PgDialect } from 'drizzle-orm/pg-core';
+import { startInProcessTarget } from '../src/app/simulation-target.js';
 import { CampaignService } from '../src/campaigns/service.js';
 import { loadConfig, type StrategyName } from '../src/config.js';
 import { type Db, queryRows } from '../src/db/client.js';
 import { issueAtomically } from '../src/issuance/sql.js';
 import { latencySummary } from '../src/simulate/report.js';
 import { simulate } from '../src/simulate/simulate.js';
-import { startInProcessTarget } from '../src/simulate/target.js';
 import { campaignInput } from '../test/helpers/campaigns.js';
 import { createTestDatabase } from '../test/helpers/database.js';
 

@@ -30,16 +30,17 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import autocannon from 'autocannon';
 import Fastify from 'fastify';
+import { buildApp } from '../src/app/build-app.js';
 import { CampaignService } from '../src/campaigns/service.js';
 import { loadConfig } from '../src/config.js';
 import { openDatabase } from '../src/db/client.js';
 import { timeOrderedId } from '../src/db/ids.js';
 import { runMigrations } from '../src/db/migrate.js';
-import { buildApp } from '../src/http/app.js';
+import { waitForDrain } from '../src/gate/drain.js';
+import { admitClaimArgs, GATE_SCRIPTS } from '../src/gate/scripts.js';
+import { StreamWorker } from '../src/gate/worker.js';
 import { openRedis } from '../src/redis/connection.js';
-import { admitClaimArgs, runScript } from '../src/redis/scripts.js';
-import { waitForDrain } from '../src/worker/drain.js';
-import { StreamWorker } from '../src/worker/worker.js';
+import { runScript } from '../src/redis/scripts.js';
 import { campaignInput } from '../test/helpers/campaigns.js';
 import { adminQuery, databaseUrl } from '../test/helpers/database.js';
 import { dropPrefix } from '../test/helpers/redis.js';
@@ -261,7 +262,7 @@ async function drain(url: string, prefix: string) {
   const redis = openRedis({ ...config.redis, url: REDIS_URL, keyPrefix: prefix }, 'bench');
   try {
     // Load the gate (first claim), then admit the rest through the gate script, pipelined.
-    const { RedisGateStrategy } = await import('../src/issuance/strategies/redis-gate.js');
+    const { RedisGateStrategy } = await import('../src/gate/strategy.js');
     const { RedisBreaker } = await import('../src/redis/breaker.js');
     const strategy = new RedisGateStrategy(
       database.db,
@@ -280,7 +281,7 @@ async function drain(url: string, prefix: string) {
         calls.push(
           runScript(
             redis.client,
-            'admitClaim',
+            GATE_SCRIPTS.admitClaim,
             admitClaimArgs(keys, { campaignId, userId: `u${j}`, claimId: timeOrderedId() }),
           ),
         );

@@ -40,12 +40,13 @@ import { CampaignService } from '../src/campaigns/service.js';
 import { loadConfig } from '../src/config.js';
 import { openDatabase } from '../src/db/client.js';
 import { timeOrderedId } from '../src/db/ids.js';
-import { RedisGateStrategy } from '../src/issuance/strategies/redis-gate.js';
+import { waitForDrain } from '../src/gate/drain.js';
+import { admitClaimArgs, GATE_SCRIPTS } from '../src/gate/scripts.js';
+import { RedisGateStrategy } from '../src/gate/strategy.js';
+import { StreamWorker } from '../src/gate/worker.js';
 import { RedisBreaker } from '../src/redis/breaker.js';
 import { openRedis } from '../src/redis/connection.js';
-import { admitClaimArgs, runScript } from '../src/redis/scripts.js';
-import { waitForDrain } from '../src/worker/drain.js';
-import { StreamWorker } from '../src/worker/worker.js';
+import { runScript } from '../src/redis/scripts.js';
 import { campaignInput } from '../test/helpers/campaigns.js';
 import { adminQuery, databaseUrl } from '../test/helpers/database.js';
 import { dropPrefix } from '../test/helpers/redis.js';
@@ -328,7 +329,7 @@ async function measureGateAndDrain(url: string): Promise<Row[]> {
       const started = performance.now();
       return runScript(
         redis.client,
-        'admitClaim',
+        GATE_SCRIPTS.admitClaim,
         admitClaimArgs(keys, { campaignId: campaign.id, userId: `g${user}`, claimId: timeOrderedId() }),
       ).then(() => performance.now() - started);
     };

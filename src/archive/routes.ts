@@ -4,6 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
 import { type CouponRow, couponFromRow } from '../coupons/model.js';
 import { CouponSchema, couponJson } from '../coupons/schemas.js';
+import type { Db } from '../db/client.js';
 import { asDate } from '../db/client.js';
 import { requireRole } from '../http/auth.js';
 import { DateTime, ProblemResponses } from '../http/schemas.js';
@@ -18,9 +19,8 @@ const ArchivedCouponPage = Type.Object({
   items: Type.Array(Type.Object({ coupon: CouponSchema, archivedAt: DateTime })),
 });
 
-export async function archiveRoutes(app: FastifyInstance): Promise<void> {
+export async function archiveRoutes(app: FastifyInstance, { db }: { db: Db }): Promise<void> {
   const api = app.withTypeProvider<TypeBoxTypeProvider>();
-  const { db } = app.services.database;
 
   api.get(
     '/v1/archive/coupons',

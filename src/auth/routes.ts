@@ -2,6 +2,7 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
+import type { Db } from '../db/client.js';
 import { DomainError } from '../errors.js';
 import { ProblemResponses, Uuid } from '../http/schemas.js';
 import { hashPassword, verifyPassword } from './passwords.js';
@@ -24,10 +25,14 @@ const TokenSchema = Type.Object({
   user: UserSchema,
 });
 
-export async function authRoutes(app: FastifyInstance): Promise<void> {
+export interface AuthRouteOptions {
+  db: Db;
+  /** Access token lifetime, s (reported as `expiresIn`). */
+  ttlSeconds: number;
+}
+
+export async function authRoutes(app: FastifyInstance, { db, ttlSeconds }: AuthRouteOptions): Promise<void> {
   const api = app.withTypeProvider<TypeBoxTypeProvider>();
-  const { db } = app.services.database;
-  const ttlSeconds = app.services.config.jwtTtlSeconds;
 
   api.post(
     '/v1/auth/signup',

@@ -5,9 +5,7 @@
 import { eq, sql } from 'drizzle-orm';
 import type { Db } from '../db/client.js';
 import { users } from '../db/schema.js';
-
-export const ROLES = ['admin', 'service', 'user'] as const;
-export type Role = (typeof ROLES)[number];
+import type { Role } from '../http/auth.js';
 
 export interface User {
   id: string;

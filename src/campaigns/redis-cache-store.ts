@@ -4,8 +4,11 @@
  * received by a dedicated subscriber connection (a subscribed connection can run nothing else).
  */
 import type { RedisClient, RedisConnection } from '../redis/connection.js';
-import { runScript } from '../redis/scripts.js';
+import { luaScript, runScript } from '../redis/scripts.js';
 import { type CacheEntry, type CampaignCacheStore, parseEntry, serializeEntry } from './cache.js';
+
+/** Level-2 write that never replaces a newer version (scripts/cachePutIfNewer.lua). */
+export const cachePutIfNewerScript = luaScript(new URL('./scripts/', import.meta.url), 'cachePutIfNewer', 1);
 
 export function redisCampaignCacheStore(redis: RedisConnection): CampaignCacheStore {
   const channel = redis.keys.campaignCacheChannel;
@@ -16,7 +19,7 @@ export function redisCampaignCacheStore(redis: RedisConnection): CampaignCacheSt
       return text === null ? undefined : parseEntry(text);
     },
     async putIfNewer({ campaignId, version, campaign }, ttlSeconds) {
-      await runScript(redis.client, 'cachePutIfNewer', [
+      await runScript(redis.client, cachePutIfNewerScript, [
         redis.keys.campaign(campaignId).cache,
         version,
         serializeEntry({ version, campaign }),

@@ -4,8 +4,8 @@
  */
 import { and, desc, eq, getTableColumns, inArray, isNull, sql } from 'drizzle-orm';
 import type { Db } from '../db/client.js';
+import type { KeysetPosition } from '../db/keyset.js';
 import { campaigns } from '../db/schema.js';
-import type { KeysetPosition } from '../http/schemas.js';
 import {
   type Campaign,
   type CampaignStatus,

@@ -10,9 +10,11 @@
 
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { decodeCursor, encodeCursor } from '../db/keyset.js';
 import { DomainError } from '../errors.js';
 import { optionalPrincipal, requireRole } from '../http/auth.js';
-import { decodeCursor, encodeCursor, IdParams, ProblemResponses, toDate } from '../http/schemas.js';
+import { IdParams, ProblemResponses, toDate } from '../http/schemas.js';
+import type { CampaignCache } from './cache.js';
 import type { Campaign } from './model.js';
 import {
   CampaignPageSchema,
@@ -22,15 +24,24 @@ import {
   ListCampaignsQuery,
   UpdateCampaignBody,
 } from './schemas.js';
+import type { CampaignService } from './service.js';
 
 /** True when the request carries a valid admin token (reads are public; drafts are for admins). */
 function isAdmin(request: FastifyRequest): boolean {
   return optionalPrincipal(request)?.role === 'admin';
 }
 
-export async function campaignRoutes(app: FastifyInstance): Promise<void> {
+export interface CampaignRouteOptions {
+  campaigns: CampaignService;
+  /** The two-level cache campaign reads go through, when Redis is configured. */
+  campaignCache: CampaignCache | undefined;
+}
+
+export async function campaignRoutes(
+  app: FastifyInstance,
+  { campaigns, campaignCache }: CampaignRouteOptions,
+): Promise<void> {
   const api = app.withTypeProvider<TypeBoxTypeProvider>();
-  const { campaigns, campaignCache } = app.services;
   /** A campaign for the read API: through the two-level cache when there is one. */
   const readCampaign = async (id: string): Promise<Campaign> => {
     if (!campaignCache) return campaigns.get(id);
@@ -160,9 +171,11 @@ export async function campaignRoutes(app: FastifyInstance): Promise<void> {
 }
 
 /** `POST /v1/campaigns/{id}/restore`: undo a soft delete within ARCHIVE_AFTER. */
-export async function campaignRestoreRoute(app: FastifyInstance): Promise<void> {
+export async function campaignRestoreRoute(
+  app: FastifyInstance,
+  { campaigns, archiveAfterSeconds }: { campaigns: CampaignService; archiveAfterSeconds: number },
+): Promise<void> {
   const api = app.withTypeProvider<TypeBoxTypeProvider>();
-  const { campaigns, config } = app.services;
   api.post(
     '/v1/campaigns/:id/restore',
     {
@@ -175,7 +188,7 @@ export async function campaignRestoreRoute(app: FastifyInstance): Promise<void> 
         response: { 200: CampaignSchema, ...ProblemResponses },
       },
     },
-    async (request) => campaignJson(await campaigns.restore(request.params.id, config.archiveAfterSeconds)),
+    async (request) => campaignJson(await campaigns.restore(request.params.id, archiveAfterSeconds)),
   );
 }
 

@@ -7,8 +7,8 @@
  * listener is logged by its owner and never undoes the committed write.
  */
 import { type Db, pgError, SQLSTATE } from '../db/client.js';
+import type { KeysetPosition } from '../db/keyset.js';
 import { DomainError, invalidField } from '../errors.js';
-import type { KeysetPosition } from '../http/schemas.js';
 import type { Campaign, CampaignStatus } from './model.js';
 import {
   type CampaignChanges,

@@ -4,9 +4,9 @@
  * ARCHIVE_INTERVAL). `--dry-run` only counts. Safe to interrupt and rerun.
  */
 import type { Command } from 'commander';
+import { openRuntime } from '../app/runtime.js';
 import { runArchive } from '../archive/service.js';
 import { loadConfig } from '../config.js';
-import { openRuntime } from '../runtime.js';
 import { type Progress, progressBar } from './progress.js';
 
 export function registerArchive(program: Command): void {

@@ -4,11 +4,11 @@
  * with a progress bar on a terminal. Exits 1 with the problem on bad input.
  */
 import type { Command } from 'commander';
+import { openRuntime } from '../app/runtime.js';
 import { codeOptions } from '../codes/generator.js';
 import { checkGenerateRequest, generateCampaignCodes } from '../codes/service.js';
 import { loadConfig } from '../config.js';
 import { DomainError } from '../errors.js';
-import { openRuntime } from '../runtime.js';
 import { progressBar } from './progress.js';
 
 const integer = (value: string) => {

@@ -3,11 +3,11 @@
  * --id ID | --all)`: inspect and replay claims the worker could not persist.
  */
 import type { Command } from 'commander';
+import { openRuntime } from '../app/runtime.js';
 import { loadConfig } from '../config.js';
+import { listDeadLetters, retryDeadLetters } from '../gate/dead-letters.js';
+import { GateLoader } from '../gate/loader.js';
 import { openRedis } from '../redis/connection.js';
-import { GateLoader } from '../redis/gate.js';
-import { openRuntime } from '../runtime.js';
-import { listDeadLetters, retryDeadLetters } from '../worker/dead-letters.js';
 
 export function registerDeadLetters(program: Command): void {
   const command = program

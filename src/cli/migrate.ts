@@ -1,7 +1,7 @@
 /** `stampede migrate`: applies the committed SQL migrations and exits. */
 import type { Command } from 'commander';
+import { openRuntime } from '../app/runtime.js';
 import { loadConfig } from '../config.js';
-import { openRuntime } from '../runtime.js';
 
 export function registerMigrate(program: Command): void {
   program

@@ -3,10 +3,10 @@
  * pending + dead letters, prints the table and exits with status 1 on a mismatch.
  */
 import type { Command } from 'commander';
+import { openRuntime } from '../app/runtime.js';
 import { loadConfig } from '../config.js';
+import { reconcile } from '../gate/reconcile.js';
 import { openRedis } from '../redis/connection.js';
-import { openRuntime } from '../runtime.js';
-import { reconcile } from '../worker/reconcile.js';
 
 export function registerReconcile(program: Command): void {
   program

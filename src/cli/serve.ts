@@ -12,17 +12,17 @@ import cluster from 'node:cluster';
 import { availableParallelism } from 'node:os';
 import { type Command, InvalidArgumentError } from 'commander';
 import { pino } from 'pino';
+import { buildApp } from '../app/build-app.js';
+import { openRuntime } from '../app/runtime.js';
+import { onShutdownSignal, startServer } from '../app/server.js';
 import { ArchiveScheduler } from '../archive/scheduler.js';
 import { resumeCodeJobs } from '../codes/jobs.js';
 import { type Config, ConfigError, loadConfig } from '../config.js';
-import { buildApp } from '../http/app.js';
+import { startInProcessWorker } from '../gate/in-process.js';
 import { loggerOptions } from '../http/logging.js';
-import { onShutdownSignal, startServer } from '../http/server.js';
 import { purgeExpiredKeys } from '../idempotency/store.js';
 import { STALE_AFTER_SECONDS } from '../jobs/store.js';
 import { joinClusterMetrics, serveClusterMetrics } from '../metrics/cluster.js';
-import { openRuntime } from '../runtime.js';
-import { startInProcessWorker } from '../worker/in-process.js';
 
 /** How often expired idempotency keys are deleted, ms. */
 const PURGE_INTERVAL_MS = 3_600_000;

@@ -7,11 +7,12 @@
  * in-memory PGlite, or on DATABASE_URL's PostgreSQL where it only adds a campaign.
  */
 import { type Command, InvalidArgumentError, Option } from 'commander';
+import { startInProcessTarget } from '../app/simulation-target.js';
 import { loadConfig, STRATEGIES, type StrategyName } from '../config.js';
 import { redisConfigured } from '../redis/connection.js';
 import { formatReport, type SimulationReport } from '../simulate/report.js';
 import { randomSeed, SIMULATE_DEFAULTS, simulate } from '../simulate/simulate.js';
-import { remoteTarget, type SimulationTarget, startInProcessTarget } from '../simulate/target.js';
+import { remoteTarget, type SimulationTarget } from '../simulate/target.js';
 import { type Progress, progressBar } from './progress.js';
 
 const integer = (min: number, max: number) => (value: string) => {

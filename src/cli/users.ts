@@ -1,10 +1,11 @@
 /** `stampede users add --email E --password P [--role admin|service|user]`: creates or updates a user. */
 import type { Command } from 'commander';
 import { Option } from 'commander';
+import { openRuntime } from '../app/runtime.js';
 import { hashPassword } from '../auth/passwords.js';
-import { ROLES, type Role, upsertUser } from '../auth/users.js';
+import { upsertUser } from '../auth/users.js';
 import { loadConfig } from '../config.js';
-import { openRuntime } from '../runtime.js';
+import { ROLES, type Role } from '../http/auth.js';
 
 export function registerUsers(program: Command): void {
   const users = program.command('users').description('manage user accounts');

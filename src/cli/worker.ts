@@ -4,11 +4,11 @@
  */
 import type { Command } from 'commander';
 import { pino } from 'pino';
+import { openRuntime } from '../app/runtime.js';
+import { onShutdownSignal } from '../app/server.js';
 import { loadConfig } from '../config.js';
-import { onShutdownSignal } from '../http/server.js';
+import { StreamWorker } from '../gate/worker.js';
 import { openRedis } from '../redis/connection.js';
-import { openRuntime } from '../runtime.js';
-import { StreamWorker } from '../worker/worker.js';
 
 export function registerWorker(program: Command): void {
   program

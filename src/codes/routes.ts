@@ -12,6 +12,7 @@ import { asDate, asDateOrNull, type Db } from '../db/client.js';
 import { DomainError } from '../errors.js';
 import { requireRole } from '../http/auth.js';
 import { DateTime, IdParams, Nullable, ProblemResponses, Uuid } from '../http/schemas.js';
+import type { JobRunner } from '../jobs/runner.js';
 import type { Job } from '../jobs/store.js';
 import { findJob } from '../jobs/store.js';
 import { codeOptions } from './generator.js';
@@ -107,10 +108,11 @@ async function* codesCsv(db: Db, campaignId: string): AsyncGenerator<string> {
   }
 }
 
-export async function codeRoutes(app: FastifyInstance): Promise<void> {
+export async function codeRoutes(
+  app: FastifyInstance,
+  { db, jobs }: { db: Db; jobs: JobRunner },
+): Promise<void> {
   const api = app.withTypeProvider<TypeBoxTypeProvider>();
-  const { db } = app.services.database;
-  const { jobs } = app.services;
 
   api.post(
     '/v1/campaigns/:id/codes',

@@ -4,14 +4,15 @@
  */
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
+import type { Db } from '../db/client.js';
+import { decodeCursor } from '../db/keyset.js';
 import { actingUserId, requireRole } from '../http/auth.js';
-import { decodeCursor, ProblemResponses, toDate } from '../http/schemas.js';
+import { ProblemResponses, toDate } from '../http/schemas.js';
 import { CouponPageSchema, CouponSearchQuery, couponJson, MyCouponsQuery } from './schemas.js';
 import { searchCoupons } from './search.js';
 
-export async function couponRoutes(app: FastifyInstance): Promise<void> {
+export async function couponRoutes(app: FastifyInstance, { db }: { db: Db }): Promise<void> {
   const api = app.withTypeProvider<TypeBoxTypeProvider>();
-  const { db } = app.services.database;
 
   api.get(
     '/v1/me/coupons',

@@ -20,11 +20,11 @@
  * NULLS FIRST in PostgreSQL, which no index matches, and the planner would sort instead.
  *
  * The cursor carries the sort timestamp as PostgreSQL text, with its microseconds
- * (src/http/schemas.ts `KeysetPosition`).
+ * (src/db/keyset.ts `KeysetPosition`).
  */
 import { type SQL, sql } from 'drizzle-orm';
 import { type Db, queryRows } from '../db/client.js';
-import { encodeCursor, type KeysetPosition } from '../http/schemas.js';
+import { encodeCursor, type KeysetPosition } from '../db/keyset.js';
 import { COUPON_COLUMNS, type Coupon, type CouponRow, type CouponStatus, couponFromRow } from './model.js';
 
 export interface CouponSearch {

@@ -11,9 +11,13 @@
  */
 import { createSigner, createVerifier, TokenError } from 'fast-jwt';
 import type { FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
+import fp from 'fastify-plugin';
 import { LRUCache } from 'lru-cache';
-import { ROLES, type Role } from '../auth/users.js';
 import { DomainError } from '../errors.js';
+
+/** The roles a principal may have: operator, shop backend, end user. */
+export const ROLES = ['admin', 'service', 'user'] as const;
+export type Role = (typeof ROLES)[number];
 
 export interface Principal {
   sub: string;
@@ -55,12 +59,17 @@ const VERIFIED_MAX = 10_000;
 
 const BEARER = /^Bearer\s/i;
 
-/**
- * Decorates `app` with `tokens` (HS256 only) and requests with `user`.
- * @param secret the HMAC key
- * @param ttlSeconds token lifetime, s
- */
-export function registerAuth(app: FastifyInstance, secret: string, ttlSeconds: number): void {
+export interface AuthOptions {
+  /** The HMAC key of HS256. */
+  secret: string;
+  /** Access token lifetime, s. */
+  ttlSeconds: number;
+}
+
+/** Decorates the app with `tokens` (HS256 only) and requests with `user` (plugin `stampede-auth`). */
+export const authentication = fp(installAuth, { name: 'stampede-auth', dependencies: ['stampede-errors'] });
+
+async function installAuth(app: FastifyInstance, { secret, ttlSeconds }: AuthOptions): Promise<void> {
   const signer = createSigner({ key: secret, algorithm: 'HS256', expiresIn: ttlSeconds * 1000 });
   const verifier = createVerifier({ key: secret, algorithms: ['HS256'] });
   const verified = new LRUCache<string, Principal>({ max: VERIFIED_MAX });

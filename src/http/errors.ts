@@ -6,6 +6,7 @@
  * 5xx errors are logged, never sent.
  */
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import fp from 'fastify-plugin';
 import { DomainError, ERROR_CODES, type ErrorCode, type FieldError } from '../errors.js';
 
 export const PROBLEM_TYPE_BASE = 'https://stampede.dev/problems/';
@@ -103,8 +104,10 @@ export function asDomainError(error: unknown): DomainError {
   return new DomainError('internal', undefined, { cause: error });
 }
 
-/** Installs the error and not-found handlers on an app. */
-export function registerErrorHandling(app: FastifyInstance): void {
+/** The error and not-found handlers of the whole app (plugin `stampede-errors`). */
+export const errorHandling = fp(installErrorHandlers, { name: 'stampede-errors' });
+
+async function installErrorHandlers(app: FastifyInstance): Promise<void> {
   app.setErrorHandler((error, request, reply) => {
     const domainError = asDomainError(error);
     if (STATUS_BY_CODE[domainError.code] >= 500 && domainError.code !== 'service-unavailable') {

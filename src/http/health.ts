@@ -16,7 +16,11 @@ const ReadySchema = Type.Object({
   checks: Type.Record(Type.String(), Type.String()),
 });
 
-export async function healthRoutes(app: FastifyInstance): Promise<void> {
+/** `/healthz` and `/readyz`; readiness asks every check of `readinessChecks` in turn. */
+export async function healthRoutes(
+  app: FastifyInstance,
+  { readinessChecks }: { readinessChecks: readonly ReadinessCheck[] },
+): Promise<void> {
   app.get(
     '/healthz',
     {
@@ -42,7 +46,7 @@ export async function healthRoutes(app: FastifyInstance): Promise<void> {
     },
     async () => {
       const checks: Record<string, string> = {};
-      for (const { name, check } of app.services.readinessChecks) {
+      for (const { name, check } of readinessChecks) {
         try {
           await check();
           checks[name] = 'ok';

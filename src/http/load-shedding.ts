@@ -11,6 +11,7 @@
  */
 import underPressure from '@fastify/under-pressure';
 import type { FastifyInstance } from 'fastify';
+import fp from 'fastify-plugin';
 import type { Config } from '../config.js';
 import { DomainError } from '../errors.js';
 import { metrics } from '../metrics/metrics.js';
@@ -18,10 +19,13 @@ import { metrics } from '../metrics/metrics.js';
 /** Route config that exempts a route from load shedding. */
 export const NEVER_SHED = { pressureHandler: () => undefined } as const;
 
-export async function registerLoadShedding(
-  app: FastifyInstance,
-  options: Config['loadShedding'],
-): Promise<void> {
+/** Load shedding (plugin `stampede-load-shedding`); `maxEventLoopDelayMs` 0 turns it off. */
+export const loadShedding = fp(shedLoad, {
+  name: 'stampede-load-shedding',
+  dependencies: ['stampede-errors'],
+});
+
+async function shedLoad(app: FastifyInstance, options: Config['loadShedding']): Promise<void> {
   if (options.maxEventLoopDelayMs <= 0) return;
   await app.register(underPressure, {
     maxEventLoopDelay: options.maxEventLoopDelayMs,

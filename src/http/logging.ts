@@ -14,6 +14,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { type FastifyInstance, type FastifyReply, type FastifyRequest, LogController } from 'fastify';
+import fp from 'fastify-plugin';
 import { type DestinationStream, destination, type LoggerOptions } from 'pino';
 
 export const REQUEST_ID_HEADER = 'x-request-id';
@@ -154,7 +155,10 @@ export class AccessLog extends LogController {
 }
 
 /** Echoes the request id in every response, errors included. */
-export function registerRequestId(app: FastifyInstance): void {
+/** Echoes each request's id in the `x-request-id` response header (plugin `stampede-request-id`). */
+export const requestIds = fp(echoRequestIds, { name: 'stampede-request-id' });
+
+async function echoRequestIds(app: FastifyInstance): Promise<void> {
   // Callback style: on every request, an async hook would cost a promise for nothing.
   app.addHook('onRequest', (request, reply, done) => {
     reply.header(REQUEST_ID_HEADER, request.id);

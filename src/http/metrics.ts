@@ -6,6 +6,7 @@
  * clients send; requests that match no route share the label `unmatched`.
  */
 import type { FastifyInstance } from 'fastify';
+import fp from 'fastify-plugin';
 import { scrapeMetrics } from '../metrics/cluster.js';
 import { metrics, registry } from '../metrics/metrics.js';
 import { NEVER_SHED } from './load-shedding.js';
@@ -13,7 +14,13 @@ import { NEVER_SHED } from './load-shedding.js';
 /** Route label of requests that matched no route (404s of the not-found handler). */
 export const UNMATCHED_ROUTE = 'unmatched';
 
-export function registerMetrics(app: FastifyInstance): void {
+/** HTTP request metrics and `GET /metrics` (plugin `stampede-metrics`). */
+export const httpMetrics = fp(instrumentHttp, {
+  name: 'stampede-metrics',
+  dependencies: ['stampede-errors'],
+});
+
+async function instrumentHttp(app: FastifyInstance): Promise<void> {
   // Callback style: on every request, an async hook would cost a promise for nothing.
   app.addHook('onResponse', (request, reply, done) => {
     const route = request.routeOptions.url ?? UNMATCHED_ROUTE;

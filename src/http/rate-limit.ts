@@ -11,18 +11,26 @@
  */
 import fastifyRateLimit, { type RateLimitOptions } from '@fastify/rate-limit';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import fp from 'fastify-plugin';
 import type { Config } from '../config.js';
 import { DomainError } from '../errors.js';
 import { metrics } from '../metrics/metrics.js';
 import { actingUserId } from './auth.js';
 
-/** Registers the plugin (routes opt in with {@link claimRateLimit}). */
-export async function registerRateLimit(
-  app: FastifyInstance,
-  store:
+/** Where the counters live: Redis (shared by every process) or, without it, this process. */
+export interface RateLimitStore {
+  store?:
     | { redis: NonNullable<Parameters<typeof fastifyRateLimit>[1]>['redis']; nameSpace: string }
-    | undefined,
-): Promise<void> {
+    | undefined;
+}
+
+/** The rate limiter (plugin `stampede-rate-limit`); routes opt in with {@link claimRateLimit}. */
+export const rateLimit = fp(installRateLimit, {
+  name: 'stampede-rate-limit',
+  dependencies: ['stampede-errors', 'stampede-auth'],
+});
+
+async function installRateLimit(app: FastifyInstance, { store }: RateLimitStore): Promise<void> {
   await app.register(fastifyRateLimit, {
     global: false,
     // After authentication and body parsing: the key is the acting user, which may be in the body.

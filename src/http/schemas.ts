@@ -3,7 +3,6 @@
  * beside their routes; every TS type of a request or response is inferred from its schema.
  */
 import { Type } from 'typebox';
-import { DomainError } from '../errors.js';
 
 export const Uuid = Type.String({ format: 'uuid', description: 'UUID' });
 export const DateTime = Type.String({ format: 'date-time', description: 'RFC 3339 date-time' });
@@ -39,47 +38,9 @@ export const PageQuery = {
 };
 
 /**
- * A keyset position: the sort timestamp as PostgreSQL text (with its microseconds, e.g.
- * `2026-11-22 05:38:07.123456+00`) and the row id. A JS Date would keep only milliseconds and
- * skip or repeat rows sharing one, such as a batch of generated codes.
- */
-export interface KeysetPosition {
-  at: string;
-  id: string;
-}
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-/** PostgreSQL's ISO timestamptz output. */
-const PG_TIMESTAMP = /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(\.\d{1,6})?[+-]\d{2}(:\d{2})?$/;
-
-/**
  * An optional RFC 3339 date-time of a request (already validated by its schema) as a Date;
  * `null` (clear the field) and `undefined` (field absent) pass through.
  */
 export function toDate<T extends string | null | undefined>(value: T): Date | Exclude<T, string> {
   return (typeof value === 'string' ? new Date(value) : value) as Date | Exclude<T, string>;
-}
-
-/** Encodes a keyset position as an opaque URL-safe cursor. */
-export function encodeCursor(position: KeysetPosition): string {
-  return Buffer.from(JSON.stringify([position.at, position.id])).toString('base64url');
-}
-
-/**
- * Decodes a cursor made by {@link encodeCursor}.
- * @throws DomainError `validation-failed` on `querystring/cursor` when it is not one.
- */
-export function decodeCursor(cursor: string | undefined): KeysetPosition | undefined {
-  if (cursor === undefined) return undefined;
-  try {
-    const [at, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown[];
-    if (typeof at === 'string' && PG_TIMESTAMP.test(at) && typeof id === 'string' && UUID.test(id)) {
-      return { at, id };
-    }
-  } catch {
-    // falls through to the error below
-  }
-  throw new DomainError('validation-failed', 'querystring/cursor is not a cursor returned by this API', {
-    errors: [{ field: 'querystring/cursor', message: 'is not a cursor returned by this API' }],
-  });
 }

@@ -7,6 +7,7 @@
 import { Ajv, type Options } from 'ajv';
 import addFormats from 'ajv-formats';
 import type { FastifyInstance } from 'fastify';
+import fp from 'fastify-plugin';
 
 function makeAjv(options: Options) {
   const ajv = new Ajv({
@@ -20,10 +21,14 @@ function makeAjv(options: Options) {
   return ajv;
 }
 
-export function registerValidation(app: FastifyInstance): void {
-  const bodies = makeAjv({ coerceTypes: false });
-  const strings = makeAjv({ coerceTypes: 'array' });
-  app.setValidatorCompiler(({ schema, httpPart }) =>
-    (httpPart === 'body' ? bodies : strings).compile(schema as object),
-  );
-}
+/** The validator compiler of every route (plugin `stampede-validation`). */
+export const validation = fp(
+  async (app: FastifyInstance) => {
+    const bodies = makeAjv({ coerceTypes: false });
+    const strings = makeAjv({ coerceTypes: 'array' });
+    app.setValidatorCompiler(({ schema, httpPart }) =>
+      (httpPart === 'body' ? bodies : strings).compile(schema as object),
+    );
+  },
+  { name: 'stampede-validation' },
+);

@@ -11,13 +11,16 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
+import type { Config } from '../config.js';
 import { CouponSchema, couponJson } from '../coupons/schemas.js';
+import type { Db } from '../db/client.js';
 import { timeOrderedId } from '../db/ids.js';
 import { DomainError } from '../errors.js';
 import { actingUserId, requireRole } from '../http/auth.js';
 import { claimRateLimit } from '../http/rate-limit.js';
 import { IdParams, ProblemResponses, Uuid } from '../http/schemas.js';
 import { findClaim } from './claims.js';
+import type { IssuanceStrategy } from './strategies/types.js';
 
 export const ClaimBody = Type.Object(
   {
@@ -56,14 +59,24 @@ export const ClaimStatusSchema = Type.Union([
   }),
 ]);
 
-export async function claimRoutes(app: FastifyInstance): Promise<void> {
+export interface ClaimRouteOptions {
+  db: Db;
+  issuance: IssuanceStrategy;
+  /** The per-user claim rate limit (`max` 0 = none). */
+  claimRateLimit: Config['claimRateLimit'];
+}
+
+export async function claimRoutes(
+  app: FastifyInstance,
+  { db, issuance, claimRateLimit: rateLimit }: ClaimRouteOptions,
+): Promise<void> {
   const api = app.withTypeProvider<TypeBoxTypeProvider>();
 
   api.post(
     '/v1/campaigns/:id/claims',
     {
       onRequest: requireRole(),
-      config: claimRateLimit(app.services.config.claimRateLimit),
+      config: claimRateLimit(rateLimit),
       // A user claiming for itself may send no body at all.
       preValidation: async (request) => {
         request.body ??= {};
@@ -79,7 +92,7 @@ export async function claimRoutes(app: FastifyInstance): Promise<void> {
     },
     async (request, reply) => {
       const userId = actingUserId(request.user, request.body.userId);
-      const outcome = await app.services.issuance.claim({
+      const outcome = await issuance.claim({
         campaignId: request.params.id,
         userId,
         claimId: timeOrderedId(),
@@ -107,7 +120,7 @@ export async function claimRoutes(app: FastifyInstance): Promise<void> {
       },
     },
     async (request) => {
-      const claim = await findClaim(app.services.database.db, app.services.issuance, request.params.id);
+      const claim = await findClaim(db, issuance, request.params.id);
       const principal = request.user;
       if (principal.role === 'user' && claim.userId !== principal.sub) {
         throw new DomainError('forbidden', 'the claim belongs to another user');

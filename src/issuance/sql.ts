@@ -5,6 +5,7 @@
 import { sql } from 'drizzle-orm';
 import { COUPON_COLUMNS, type CouponRow } from '../coupons/model.js';
 import { asDate, asDateOrNull, type Db, pgError, queryRows, SQLSTATE } from '../db/client.js';
+import { DomainError } from '../errors.js';
 import type { ClaimState } from './rules.js';
 
 /** The expiry of a coupon issued now: `now() + validity seconds` and/or the campaign's fixed date, earliest wins. */
@@ -101,6 +102,35 @@ export function claimRace(error: unknown): 'sold-out' | 'slot-taken' | undefined
   if (pg?.code === SQLSTATE.uniqueViolation && pg.constraint === 'coupons_user_slot_unique')
     return 'slot-taken';
   return undefined;
+}
+
+/**
+ * Statement attempts per claim, at most. A retry happens only when the same user's parallel claim
+ * took the slot computed from the snapshot ({@link claimRace} `slot-taken`). Each such collision
+ * means one more coupon of that user has committed, so a claim collides at most per-user-limit
+ * times before it sees the limit reached: 100 is the largest limit the API accepts
+ * (src/campaigns/schemas.ts), plus a margin.
+ */
+export const MAX_CLAIM_ATTEMPTS = 100 + 5;
+
+/**
+ * Runs `attempt` (a claim statement such as {@link issueAtomically}, with whatever it does around
+ * it) until it does not lose a same-user slot race, at most {@link MAX_CLAIM_ATTEMPTS} times.
+ * Used by db-atomic (and redis-lock through it) and by shared-code redemptions.
+ * @throws DomainError `sold-out` when the last unit went to a concurrent claim; the attempt's own
+ *   error otherwise (the last slot race after the bound included).
+ */
+export async function retryOnClaimRace<T>(attempt: () => Promise<T>): Promise<T> {
+  for (let n = 1; ; n++) {
+    try {
+      return await attempt();
+    } catch (error) {
+      const race = claimRace(error);
+      if (race === 'sold-out')
+        throw new DomainError('sold-out', 'the last coupons went while this claim was decided');
+      if (race !== 'slot-taken' || n >= MAX_CLAIM_ATTEMPTS) throw error;
+    }
+  }
 }
 
 type CouponRowWithState = CouponRow & Omit<ClaimStateRow, 'status'> & { campaign_status: string };

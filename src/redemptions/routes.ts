@@ -14,7 +14,7 @@ import { actingUserId, requireRole } from '../http/auth.js';
 import { PROBLEM_CONTENT_TYPE, toProblem } from '../http/errors.js';
 import { DateTime, IdParams, Nullable, ProblemResponses, Uuid } from '../http/schemas.js';
 import { KEY_PATTERN, runIdempotent } from '../idempotency/store.js';
-import { observeRedemption } from '../metrics/instrument.js';
+import { observeRedemption } from '../metrics/observe.js';
 import type { Redemption } from './repository.js';
 import { redeem, rollbackRedemption, validateRedemption } from './service.js';
 
@@ -123,9 +123,8 @@ async function sendIdempotent(
   return reply.code(result.status).send(result.body);
 }
 
-export async function redemptionRoutes(app: FastifyInstance): Promise<void> {
+export async function redemptionRoutes(app: FastifyInstance, { db }: { db: Db }): Promise<void> {
   const api = app.withTypeProvider<TypeBoxTypeProvider>();
-  const { db } = app.services.database;
 
   api.post(
     '/v1/redemptions',

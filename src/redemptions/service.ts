@@ -10,7 +10,7 @@ import { type Db, pgError, SQLSTATE } from '../db/client.js';
 import { timeOrderedId } from '../db/ids.js';
 import { DomainError } from '../errors.js';
 import { claimRejection } from '../issuance/rules.js';
-import { claimRace, claimStateFromRow, issueAtomically } from '../issuance/sql.js';
+import { claimStateFromRow, issueAtomically, retryOnClaimRace } from '../issuance/sql.js';
 import {
   findRedemption,
   insertRedemption,
@@ -76,38 +76,28 @@ export function redeem(db: Db, target: RedeemTarget): Promise<Redemption> {
   });
 }
 
-/** Attempts at issuing a shared code's coupon; a retry follows only a same-user race (see db-atomic). */
-const MAX_SHARED_ATTEMPTS = 20;
-
 /** Issues `input.userId` a coupon of the shared code's campaign and redeems it (src/codes/shared.ts). */
 async function redeemSharedCode(
   db: Db,
   campaignId: string,
   input: Omit<RedeemInput, 'couponId'>,
 ): Promise<Redemption> {
-  for (let attempt = 1; ; attempt++) {
+  // A retry follows only a same-user slot race; the user may then hold an unredeemed coupon.
+  const result = await retryOnClaimRace(async () => {
     const held = await findUnredeemedCoupon(db, campaignId, input.userId);
-    if (held) return redeemCoupon(db, { ...input, couponId: held });
-    let result: Awaited<ReturnType<typeof issueAtomically>>;
-    try {
-      // A savepoint: a slot collision must not abort the caller's transaction.
-      result = await db.transaction((sp) => issueAtomically(sp, campaignId, input.userId, timeOrderedId()));
-    } catch (error) {
-      const race = claimRace(error);
-      if (race === 'sold-out')
-        throw new DomainError('sold-out', 'the last redemptions of this code went meanwhile');
-      if (race === 'slot-taken' && attempt < MAX_SHARED_ATTEMPTS) continue;
-      throw error;
-    }
-    if (result.kind === 'issued') return redeemCoupon(db, { ...input, couponId: result.coupon.id });
-    if (result.kind === 'unknown-campaign') throw new DomainError('not-found', 'no such code');
-    const state = claimStateFromRow(result.state);
-    const rejection = claimRejection(state, result.state.held, state.now);
-    if (rejection?.code === 'already-claimed') {
-      throw new DomainError('already-redeemed', 'this user has already redeemed this shared code');
-    }
-    throw rejection ?? new Error('shared code issue rejected for no known reason');
+    if (held) return { kind: 'held' as const, couponId: held };
+    // A savepoint: a slot collision must not abort the caller's transaction.
+    return db.transaction((sp) => issueAtomically(sp, campaignId, input.userId, timeOrderedId()));
+  });
+  if (result.kind === 'held') return redeemCoupon(db, { ...input, couponId: result.couponId });
+  if (result.kind === 'issued') return redeemCoupon(db, { ...input, couponId: result.coupon.id });
+  if (result.kind === 'unknown-campaign') throw new DomainError('not-found', 'no such code');
+  const state = claimStateFromRow(result.state);
+  const rejection = claimRejection(state, result.state.held, state.now);
+  if (rejection?.code === 'already-claimed') {
+    throw new DomainError('already-redeemed', 'this user has already redeemed this shared code');
   }
+  throw rejection ?? new Error('shared code issue rejected for no known reason');
 }
 
 /** The answer of {@link validateRedemption}. */

@@ -1,7 +1,8 @@
 /**
  * The Redis connection of a process: one ioredis client (single node from `REDIS_URL`, or a
- * Redis Cluster from `REDIS_CLUSTER_NODES`) with auto-pipelining on, the key builder and the Lua
- * scripts defined on it. Every Redis user (gate, lock, worker, caches, rate limits) shares it.
+ * Redis Cluster from `REDIS_CLUSTER_NODES`) with auto-pipelining on, and the key builder. Every
+ * Redis user (gate, lock, worker, caches, rate limits) shares it; Lua scripts run on it through
+ * src/redis/scripts.ts.
  *
  * Failure behaviour: while Redis is unreachable a command is retried across one reconnection
  * attempt and then rejected (`maxRetriesPerRequest: 1`), so callers — and the circuit breaker of
@@ -10,7 +11,6 @@
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
 import { ConfigError, type RedisConfig } from '../config.js';
 import { RedisKeys } from './keys.js';
-import { defineScripts } from './scripts.js';
 
 export type RedisClient = Redis | Cluster;
 
@@ -57,7 +57,6 @@ export function openRedis(config: RedisConfig, name = 'stampede'): RedisConnecti
   }
   // Connection errors surface on the commands that fail; the event itself must not crash the process.
   client.on('error', () => {});
-  defineScripts(client);
   return {
     client,
     keys: new RedisKeys(config.keyPrefix),

@@ -11,7 +11,7 @@
  * | --- | --- | --- |
  * | `<p>{c:<id>}:gate` | hash | status, startsMs, endsMs, total, limit, version (config); issued (admission counter, present = loaded) |
  * | `<p>{c:<id>}:users` | hash | userId → claims admitted for that user |
- * | `<p>{c:<id>}:stream` | stream | admitted claims waiting for a worker (fields c, u, s, t) |
+ * | `<p>{c:<id>}:stream` | stream | admitted claims waiting for a worker (entry format: src/gate/stream-entry.ts) |
  * | `<p>{c:<id>}:claims` | hash | claimId → "position:userId" while the claim is pending |
  * | `<p>{c:<id>}:users:load:<token>` | hash | user counts being loaded, renamed onto `users` when complete |
  * | `<p>{c:<id>}:loadlock` | string | token of the process loading the gate from PostgreSQL |
@@ -21,9 +21,6 @@
  * | `<p>campaigns:cache` | pub/sub channel | new campaign versions, so every process replaces its level-1 entry |
  * | `<p>ratelimit:claims:<userId>` | string | per-user claim counter of @fastify/rate-limit (its own script) |
  */
-
-/** The consumer group of every campaign stream. */
-export const WORKER_GROUP = 'workers';
 
 export interface CampaignKeys {
   gate: string;

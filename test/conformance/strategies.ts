@@ -7,13 +7,14 @@
  * The Redis harnesses use the test Redis (or `redisConfig`, e.g. a Cluster) with a key prefix
  * of their own.
  */
+
+import { createStrategy } from '../../src/app/strategy.js';
 import { loadConfig, type RedisConfig, type StrategyName } from '../../src/config.js';
-import { createStrategy } from '../../src/issuance/factory.js';
+import { waitForDrain } from '../../src/gate/drain.js';
+import { StreamWorker } from '../../src/gate/worker.js';
 import { DbAtomicStrategy } from '../../src/issuance/strategies/db-atomic.js';
 import { DbLockStrategy } from '../../src/issuance/strategies/db-lock.js';
 import type { IssuanceStrategy } from '../../src/issuance/strategies/types.js';
-import { waitForDrain } from '../../src/worker/drain.js';
-import { StreamWorker } from '../../src/worker/worker.js';
 import type { TestDatabase } from '../helpers/database.js';
 import { dropPrefix, openTestRedis, testRedisConfig } from '../helpers/redis.js';
 

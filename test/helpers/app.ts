@@ -3,9 +3,9 @@
  */
 import { sql } from 'drizzle-orm';
 import type { FastifyInstance, FastifyServerOptions, LightMyRequestResponse } from 'fastify';
+import { buildApp } from '../../src/app/build-app.js';
 import { type Config, loadConfig } from '../../src/config.js';
 import { type Engine, queryRows } from '../../src/db/client.js';
-import { buildApp } from '../../src/http/app.js';
 import type { IssuanceStrategy } from '../../src/issuance/strategies/types.js';
 import { createTestDatabase, type TestDatabase } from './database.js';
 

@@ -4,14 +4,14 @@
  */
 import { randomUUID } from 'node:crypto';
 import { sql } from 'drizzle-orm';
+import { createStrategy } from '../../src/app/strategy.js';
 import { CampaignService } from '../../src/campaigns/service.js';
 import { loadConfig, type RedisConfig, type WorkerConfig } from '../../src/config.js';
 import { queryRows } from '../../src/db/client.js';
 import { DomainError } from '../../src/errors.js';
-import { createStrategy } from '../../src/issuance/factory.js';
+import { StreamWorker } from '../../src/gate/worker.js';
 import type { IssuanceStrategy } from '../../src/issuance/strategies/types.js';
 import { openRedis, type RedisConnection } from '../../src/redis/connection.js';
-import { StreamWorker } from '../../src/worker/worker.js';
 import { campaignInput } from './campaigns.js';
 import type { TestDatabase } from './database.js';
 

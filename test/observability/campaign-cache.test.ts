@@ -6,10 +6,10 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildApp } from '../../src/app/build-app.js';
 import { type CacheEntry, entryOf } from '../../src/campaigns/cache.js';
 import { redisCampaignCacheStore } from '../../src/campaigns/redis-cache-store.js';
 import { insertCampaign } from '../../src/campaigns/repository.js';
-import { buildApp } from '../../src/http/app.js';
 import { DbAtomicStrategy } from '../../src/issuance/strategies/db-atomic.js';
 import type { IssuanceStrategy } from '../../src/issuance/strategies/types.js';
 import { bearer, createCampaign, createTestApp, type TestApp, testConfig } from '../helpers/app.js';

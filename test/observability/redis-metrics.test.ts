@@ -3,8 +3,8 @@
  * at scrape time, the circuit breaker state, and pending claims by strategy.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { waitForDrain } from '../../src/worker/drain.js';
-import { StreamWorker } from '../../src/worker/worker.js';
+import { waitForDrain } from '../../src/gate/drain.js';
+import { StreamWorker } from '../../src/gate/worker.js';
 import { bearer, createCampaign, createTestApp, type TestApp } from '../helpers/app.js';
 import { sampleValue } from '../helpers/prometheus.js';
 import { dropPrefix, testRedisConfig } from '../helpers/redis.js';

@@ -4,9 +4,9 @@
  */
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { waitForDrain } from '../../src/worker/drain.js';
-import { insertDeadLetter } from '../../src/worker/persist.js';
-import { StreamWorker } from '../../src/worker/worker.js';
+import { waitForDrain } from '../../src/gate/drain.js';
+import { insertDeadLetter } from '../../src/gate/persist.js';
+import { StreamWorker } from '../../src/gate/worker.js';
 import { bearer, createCampaign, createTestApp, problemOf, type TestApp } from '../helpers/app.js';
 import { dropPrefix, testRedisConfig } from '../helpers/redis.js';
 

@@ -1,7 +1,11 @@
+import { createHash } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../src/config.js';
 import { openRedis, type RedisConnection } from '../../src/redis/connection.js';
+import { MUTEX_SCRIPTS, releaseLock } from '../../src/redis/mutex.js';
 import { testRedisConfig } from '../helpers/redis.js';
+
+const sha1 = (text: string) => createHash('sha1').update(text).digest('hex');
 
 describe('redis connection', () => {
   const opened: RedisConnection[] = [];
@@ -15,10 +19,9 @@ describe('redis connection', () => {
     await connection.ping();
     const key = connection.keys.campaign('x').lock;
     await connection.client.set(key, 'token-1', 'PX', 10_000);
-    const released = await (
-      connection.client as unknown as { releaseLock(k: string, t: string): Promise<number> }
-    ).releaseLock(key, 'token-2');
-    expect(released).toBe(0);
+    const released = await releaseLock(connection.client, key, 'token-2');
+    expect(released).toBe(false);
+    expect(await connection.client.script('EXISTS', sha1(MUTEX_SCRIPTS[0].source))).toEqual([1]);
     expect(await connection.client.get(key)).toBe('token-1');
     await connection.client.del(key);
   });

@@ -4,8 +4,8 @@
  * circuit breaker of the claim path while Redis is down.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { waitForDrain } from '../../src/worker/drain.js';
-import { reconcile } from '../../src/worker/reconcile.js';
+import { waitForDrain } from '../../src/gate/drain.js';
+import { reconcile } from '../../src/gate/reconcile.js';
 import { bearer, createCampaign, createTestApp, problemOf, type TestApp } from '../helpers/app.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 import { createGateBench, type GateBench, missingCoupons, waitUntil } from '../helpers/gate.js';

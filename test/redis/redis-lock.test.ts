@@ -1,10 +1,10 @@
 /** redis-lock specifics: a held lock makes claims wait, then fail with 503 semantics; release is compare-and-delete. */
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createStrategy } from '../../src/app/strategy.js';
 import { CampaignService } from '../../src/campaigns/service.js';
 import { ConfigError, loadConfig } from '../../src/config.js';
 import type { Db } from '../../src/db/client.js';
-import { createStrategy } from '../../src/issuance/factory.js';
 import type { RedisConnection } from '../../src/redis/connection.js';
 import { campaignInput } from '../helpers/campaigns.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';

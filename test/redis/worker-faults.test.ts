@@ -5,13 +5,14 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { timeOrderedId } from '../../src/db/ids.js';
-import { GateLoader } from '../../src/redis/gate.js';
-import { WORKER_GROUP } from '../../src/redis/keys.js';
-import { ackClaimsArgs, parseStreamClaim, runScript } from '../../src/redis/scripts.js';
-import { listDeadLetters, retryDeadLetters } from '../../src/worker/dead-letters.js';
-import { waitForDrain } from '../../src/worker/drain.js';
-import { insertDeadLetter, persistBatch } from '../../src/worker/persist.js';
-import { reconcile } from '../../src/worker/reconcile.js';
+import { listDeadLetters, retryDeadLetters } from '../../src/gate/dead-letters.js';
+import { waitForDrain } from '../../src/gate/drain.js';
+import { GateLoader } from '../../src/gate/loader.js';
+import { insertDeadLetter, persistBatch } from '../../src/gate/persist.js';
+import { reconcile } from '../../src/gate/reconcile.js';
+import { ackClaimsArgs, GATE_SCRIPTS, WORKER_GROUP } from '../../src/gate/scripts.js';
+import { decodeStreamEntry } from '../../src/gate/stream-entry.js';
+import { runScript } from '../../src/redis/scripts.js';
 import { TEST_JWT_SECRET } from '../helpers/app.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 import { createGateBench, type GateBench, missingCoupons, waitUntil } from '../helpers/gate.js';
@@ -53,7 +54,7 @@ describe('worker faults', () => {
     const items = reply[0]![1].map(([entryId, fields]) => ({
       entryId,
       fields,
-      claim: parseStreamClaim(fields),
+      claim: decodeStreamEntry(fields),
       deliveries: 1,
     }));
     expect(await persistBatch(database.db, campaign.id, items)).toEqual({ inserted: 30, deadLettered: 0 });
@@ -157,9 +158,13 @@ describe('worker faults', () => {
       '>',
     )) as [string, [string, string[]][]][];
     const [entryId, fields] = reply[0]![1][0]!;
-    const item = { entryId, fields, claim: parseStreamClaim(fields), deliveries: 5 };
+    const item = { entryId, fields, claim: decodeStreamEntry(fields), deliveries: 5 };
     await insertDeadLetter(database.db, campaign.id, item, 'database was down', 1);
-    await runScript(bench.redis.client, 'ackClaims', ackClaimsArgs(keys, [{ entryId, claimId: claimId! }]));
+    await runScript(
+      bench.redis.client,
+      GATE_SCRIPTS.ackClaims,
+      ackClaimsArgs(keys, [{ entryId, claimId: claimId! }]),
+    );
     const [before] = await reconcile(database.db, bench.redis, { campaignIds: [campaign.id], attempts: 1 });
     expect(before).toMatchObject({ gateIssued: 1, persisted: 0, pending: 0, deadLetters: 1, ok: true });
 

@@ -1,14 +1,11 @@
 /** Shared by the simulate suites: run a simulation on a fresh in-process server, check its report. */
 import { expect } from 'vitest';
+import { type IssuancePluginFactory, startInProcessTarget } from '../../src/app/simulation-target.js';
 import type { StrategyName } from '../../src/config.js';
 import { planClaims } from '../../src/simulate/plan.js';
 import type { SimulationReport } from '../../src/simulate/report.js';
 import { type SimulateOptions, simulate } from '../../src/simulate/simulate.js';
-import {
-  type IssuancePluginFactory,
-  type SimulationTarget,
-  startInProcessTarget,
-} from '../../src/simulate/target.js';
+import type { SimulationTarget } from '../../src/simulate/target.js';
 import { testConfig } from '../helpers/app.js';
 import { createTestDatabase, type ENGINES } from '../helpers/database.js';
 

@@ -3,12 +3,13 @@
  * the simulator must wait for persistence before it checks the database or the campaign counter.
  */
 import { describe, expect, it } from 'vitest';
+import type { IssuancePluginFactory } from '../../src/app/simulation-target.js';
 import { findCampaign } from '../../src/campaigns/repository.js';
 import { DomainError } from '../../src/errors.js';
 import { DbAtomicStrategy } from '../../src/issuance/strategies/db-atomic.js';
 import type { ClaimRequest, IssuanceStrategy } from '../../src/issuance/strategies/types.js';
 import { planClaims } from '../../src/simulate/plan.js';
-import { type IssuancePluginFactory, remoteTarget } from '../../src/simulate/target.js';
+import { remoteTarget } from '../../src/simulate/target.js';
 import { expectConsistent, SMALL, simulateOn } from './helpers.js';
 
 /**

@@ -1,28 +1,24 @@
 /**
  * `redis-lock`: a Redis lock per campaign (`SET <p>{c:<id>}:lock <token> NX PX <lease>`, released
- * by the compare-and-delete script releaseLock.lua), then the same database work as db-atomic
+ * by the compare-and-delete script releaseLock.lua: src/redis/mutex.ts), then the same database
+ * work as db-atomic
  * (seeds 000/003/004). The lock is an optimisation — it keeps claims of one campaign from
  * contending inside PostgreSQL — never the only protection: the database constraints still
  * decide (DESIGN.md, "Defense in depth"), so a lease that expires mid-claim cannot over-issue.
  *
  * Waiting: claims of one campaign first queue in process (FIFO), so each process has at most one
- * claim per campaign polling Redis; that claim retries `SET NX` with exponential backoff and full
- * jitter (2..50 ms). A claim that has not got the lock `lockWaitMs` after it arrived gets
+ * claim per campaign polling Redis; that claim retries `SET NX` with the mutex's exponential
+ * backoff and full jitter (2..50 ms). A claim that has not got the lock `lockWaitMs` after it arrived gets
  * `service-unavailable` with `Retry-After: 1` — the lock is congested, the client may retry.
  * The lease (`lockLeaseMs`) is below DB_STATEMENT_TIMEOUT_MS (enforced by loadConfig).
  */
-import { randomUUID } from 'node:crypto';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { Db } from '../../db/client.js';
 import { DomainError } from '../../errors.js';
 import type { RedisBreaker } from '../../redis/breaker.js';
 import type { RedisConnection } from '../../redis/connection.js';
-import { runScript } from '../../redis/scripts.js';
+import { acquireLock, releaseLock } from '../../redis/mutex.js';
 import { DbAtomicStrategy } from './db-atomic.js';
 import type { ClaimOutcome, ClaimRequest, IssuanceStrategy } from './types.js';
-
-const MIN_BACKOFF_MS = 2;
-const MAX_BACKOFF_MS = 50;
 
 export interface RedisLockOptions {
   leaseMs: number;
@@ -54,14 +50,17 @@ export class RedisLockStrategy implements IssuanceStrategy {
     await previous;
     try {
       const key = this.redis.keys.campaign(request.campaignId).lock;
-      const token = randomUUID();
       if (Date.now() >= deadline) throw this.congested();
-      await this.acquire(key, token, deadline);
+      const token = await acquireLock(this.redis.client, key, {
+        leaseMs: this.options.leaseMs,
+        deadline,
+        timeoutError: () => this.congested(),
+        guard: (call) => this.breaker.run(call),
+      });
       try {
         return await this.inner.claim(request);
       } finally {
-        // A failed release only delays the next holder by the rest of the lease.
-        await runScript(this.redis.client, 'releaseLock', [key, token]).catch(() => {});
+        await releaseLock(this.redis.client, key, token);
       }
     } finally {
       done();
@@ -75,19 +74,5 @@ export class RedisLockStrategy implements IssuanceStrategy {
       `the campaign lock was not acquired within ${this.options.waitMs} ms`,
       { retryAfterSeconds: 1 },
     );
-  }
-
-  /** @throws DomainError `service-unavailable` when the lock is not acquired before `deadline`. */
-  private async acquire(key: string, token: string, deadline: number): Promise<void> {
-    for (let attempt = 0; ; attempt++) {
-      const acquired = await this.breaker.run(() =>
-        this.redis.client.set(key, token, 'PX', this.options.leaseMs, 'NX'),
-      );
-      if (acquired === 'OK') return;
-      const remaining = deadline - Date.now();
-      if (remaining <= 0) throw this.congested();
-      const cap = Math.min(MAX_BACKOFF_MS, MIN_BACKOFF_MS * 2 ** attempt);
-      await sleep(Math.min(remaining, MIN_BACKOFF_MS + Math.random() * cap));
-    }
   }
 }

@@ -1,21 +1,30 @@
 import { describe, expect, it } from 'vitest';
 import type { Campaign } from '../campaigns/model.js';
+import { cachePutIfNewerScript } from '../campaigns/redis-cache-store.js';
 import { DomainError } from '../errors.js';
-import { RedisKeys } from './keys.js';
+import { RedisKeys } from '../redis/keys.js';
+import { MUTEX_SCRIPTS } from '../redis/mutex.js';
+import { declaredKeys } from '../redis/scripts.js';
 import {
   ackClaimsArgs,
   admitClaimArgs,
+  GATE_SCRIPTS,
   GateCode,
   gateConfig,
   gateOutcome,
   parsePendingRecord,
-  parseStreamClaim,
-  SCRIPTS,
-  scriptSource,
+  requeueClaimArgs,
   syncGateArgs,
 } from './scripts.js';
+import {
+  decodeStreamEntry,
+  encodeStreamEntry,
+  STREAM_ENTRY_FIELD_NAMES,
+  STREAM_ENTRY_FIELDS,
+} from './stream-entry.js';
 
 const keys = new RedisKeys('p:').campaign('c1');
+const FIELD_NAMES = ['c', 'u', 's', 't', 'k'];
 
 describe('redis keys', () => {
   it('puts every key of a campaign under the hash tag {c:<id>} after the prefix', () => {
@@ -44,13 +53,14 @@ describe('script arguments', () => {
       'u1',
       'k1',
       'c1',
+      ...FIELD_NAMES,
     ]);
   });
 
-  it('declares in SCRIPTS the number of KEYS each script header lists', () => {
-    for (const [name, count] of Object.entries(SCRIPTS)) {
-      const declared = scriptSource(name as keyof typeof SCRIPTS).match(/^\s*KEYS\[\d+\]/gm) ?? [];
-      expect(declared.length, name).toBe(count);
+  it('declares for every script the number of KEYS its header lists', () => {
+    const scripts = [...Object.values(GATE_SCRIPTS), ...MUTEX_SCRIPTS, cachePutIfNewerScript];
+    for (const script of scripts) {
+      expect(declaredKeys(script), script.name).toBe(script.numberOfKeys);
     }
   });
 
@@ -93,6 +103,18 @@ describe('script arguments', () => {
       'a',
     ]);
   });
+
+  it('passes requeueClaim the claim, its place in line and the encoded entry', () => {
+    const claim = { claimId: 'k1', userId: 'u1', userSlot: 2, admittedMs: 123, campaignId: 'c1' };
+    expect(requeueClaimArgs(keys, { ...claim, position: 7 })).toEqual([
+      'p:{c:c1}:stream',
+      'p:{c:c1}:claims',
+      'k1',
+      'u1',
+      '7',
+      ...encodeStreamEntry(claim),
+    ]);
+  });
 });
 
 describe('gate result codes', () => {
@@ -105,14 +127,30 @@ describe('gate result codes', () => {
     expect(gateOutcome([GateCode.NotLoaded], 'c1')).toEqual({ kind: 'not-loaded' });
   });
 
+  /** A rejection reply: the snapshot the gate judged (status, window, stock, issued, limit, held, now). */
+  const judged = (
+    over: Partial<Record<'status' | 'starts' | 'ends' | 'issued' | 'held', string | number>>,
+  ) => [
+    GateCode.Rejected,
+    over.status ?? 'active',
+    over.starts ?? '',
+    over.ends ?? '',
+    100,
+    over.issued ?? 0,
+    1,
+    over.held ?? 0,
+    5000,
+  ];
+
   it.each([
-    [[GateCode.NotActive, 'suspended'], 'campaign-not-active'],
-    [[GateCode.NotStarted, 1000], 'campaign-not-active'],
-    [[GateCode.Ended, 1000], 'campaign-not-active'],
-    [[GateCode.UserAtLimit, 1, 1], 'already-claimed'],
-    [[GateCode.SoldOut, 100], 'sold-out'],
+    [judged({ status: 'suspended' }), 'campaign-not-active'],
+    [judged({ starts: 6000 }), 'campaign-not-active'],
+    [judged({ ends: 1000 }), 'campaign-not-active'],
+    [judged({ held: 1 }), 'already-claimed'],
+    [judged({ issued: 100 }), 'sold-out'],
     [[GateCode.Gone], 'not-found'],
     [[42], 'internal'],
+    [judged({}), 'internal'],
   ])('turns reply %j into the domain error %s', (reply, code) => {
     let thrown: unknown;
     try {
@@ -123,18 +161,46 @@ describe('gate result codes', () => {
     expect(thrown).toBeInstanceOf(DomainError);
     expect((thrown as DomainError).code).toBe(code);
   });
+
+  it('names a rejection with the same words as the database strategies', () => {
+    expect(() => gateOutcome(judged({ status: 'suspended' }), 'c1')).toThrow('the campaign is suspended');
+    expect(() => gateOutcome(judged({ ends: 1000 }), 'c1')).toThrow(
+      `the campaign closed at ${new Date(1000).toISOString()}`,
+    );
+  });
 });
 
 describe('stream entries', () => {
   it('parses a complete entry and rejects a malformed one', () => {
-    expect(parseStreamClaim(['c', 'k1', 'u', 'u1', 's', '2', 't', '123', 'k', 'c1'])).toEqual({
+    expect(decodeStreamEntry(['c', 'k1', 'u', 'u1', 's', '2', 't', '123', 'k', 'c1'])).toEqual({
       claimId: 'k1',
       userId: 'u1',
       userSlot: 2,
       admittedMs: 123,
       campaignId: 'c1',
     });
-    expect(parseStreamClaim(['c', 'k1', 'u', 'u1', 's', 'x', 't', '123', 'k', 'c1'])).toBeUndefined();
+    expect(decodeStreamEntry(['c', 'k1', 'u', 'u1', 's', 'x', 't', '123', 'k', 'c1'])).toBeUndefined();
+  });
+
+  it('decodes what it encodes', () => {
+    const claim = {
+      claimId: 'k1',
+      userId: 'u:1',
+      userSlot: 3,
+      admittedMs: 1_700_000_000_123,
+      campaignId: 'c1',
+    };
+    expect(decodeStreamEntry(encodeStreamEntry(claim))).toEqual(claim);
+    expect(STREAM_ENTRY_FIELD_NAMES).toEqual(Object.values(STREAM_ENTRY_FIELDS));
+  });
+
+  it('leaves the field names to the codec in the scripts that append entries', () => {
+    for (const script of [GATE_SCRIPTS.admitClaim, GATE_SCRIPTS.requeueClaim]) {
+      const code = script.source.replace(/--\[\[[\s\S]*?\]\]/, '');
+      const xadd = code.match(/'XADD'[^\n]*(\n\s+[^\n]*)?/)?.[0] ?? '';
+      expect(xadd, script.name).not.toBe('');
+      for (const name of FIELD_NAMES) expect(xadd, script.name).not.toContain(`'${name}'`);
+    }
   });
 
   it('splits a pending record on its first colon only', () => {

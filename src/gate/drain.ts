@@ -1,6 +1,6 @@
 /**
  * Waiting for the redis-gate pipeline to drain: every campaign of the stream registry has an
- * empty stream and agrees with the invariant (src/worker/reconcile.ts). Used by tests, the
+ * empty stream and agrees with the invariant (src/gate/reconcile.ts). Used by tests, the
  * benchmark and `stampede simulate`.
  */
 import { setTimeout as sleep } from 'node:timers/promises';

@@ -1,10 +1,12 @@
 /**
- * The Stampede HTTP application as a Fastify instance, built from its dependencies. The server
- * (src/http/server.ts) only starts it; tests build it with a real database and use `inject` or
- * a listening port.
+ * The composition root: the Stampede HTTP application as a Fastify instance, built from its
+ * dependencies. Only the CLI imports this folder; `serve` starts what it builds (server.ts), tests
+ * build it with a real database and use `inject` or a listening port.
  *
- * Order: infrastructure (validation, errors, request ids, metrics, load shedding, auth, OpenAPI),
- * then domain services, then routes.
+ * Infrastructure plugins come first, each a named plugin that declares the plugins it needs
+ * (Fastify checks the order at registration): error handling, validation, request ids, metrics,
+ * load shedding, authentication, rate limit, OpenAPI. Then the domain services are built, then
+ * each feature's routes are registered with exactly the services they use as plugin options.
  */
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
@@ -20,45 +22,26 @@ import { codeRoutes } from '../codes/routes.js';
 import type { Config } from '../config.js';
 import { couponRoutes } from '../coupons/routes.js';
 import type { Database } from '../db/client.js';
+import { streamStats } from '../gate/stream-stats.js';
+import { authentication } from '../http/auth.js';
+import { errorHandling } from '../http/errors.js';
+import { healthRoutes, type ReadinessCheck } from '../http/health.js';
+import { loadShedding } from '../http/load-shedding.js';
+import { AccessLog, requestIdOf, requestIds } from '../http/logging.js';
+import { httpMetrics } from '../http/metrics.js';
+import { rateLimit } from '../http/rate-limit.js';
+import { ProblemSchema } from '../http/schemas.js';
+import { validation } from '../http/validation.js';
 import { withCachedPrecheck } from '../issuance/cached-precheck.js';
-import { createStrategy } from '../issuance/factory.js';
+import { instrumentStrategy } from '../issuance/instrument.js';
 import { claimRoutes } from '../issuance/routes.js';
 import type { IssuanceStrategy } from '../issuance/strategies/types.js';
 import { JobRunner } from '../jobs/runner.js';
-import { instrumentStrategy } from '../metrics/instrument.js';
 import { enableProcessMetrics, setRemainingStockSource, setStreamStatsSource } from '../metrics/metrics.js';
 import { redemptionRoutes } from '../redemptions/routes.js';
 import { openRedis, type RedisConnection, redisConfigured } from '../redis/connection.js';
-import { streamStats } from '../worker/stream-stats.js';
-import { registerAuth } from './auth.js';
-import { registerErrorHandling } from './errors.js';
-import { healthRoutes, type ReadinessCheck } from './health.js';
-import { registerLoadShedding } from './load-shedding.js';
-import { AccessLog, registerRequestId, requestIdOf } from './logging.js';
-import { registerMetrics } from './metrics.js';
-import { registerRateLimit } from './rate-limit.js';
-import { ProblemSchema } from './schemas.js';
-import { registerValidation } from './validation.js';
-
-export interface Services {
-  config: Config & { jwtSecret: string };
-  database: Database;
-  campaigns: CampaignService;
-  issuance: IssuanceStrategy;
-  /** The process's Redis connection when REDIS_URL or REDIS_CLUSTER_NODES is set (or one was given). */
-  redis: RedisConnection | undefined;
-  /** In-process background jobs (code generation, archival); stopped when the app closes. */
-  jobs: JobRunner;
-  /** The two-level campaign cache, when Redis is configured and the cache enabled. */
-  campaignCache: CampaignCache | undefined;
-  readinessChecks: ReadinessCheck[];
-}
-
-declare module 'fastify' {
-  interface FastifyInstance {
-    services: Services;
-  }
-}
+import type { Services } from './services.js';
+import { createStrategy } from './strategy.js';
 
 export interface AppOptions {
   config: Config & { jwtSecret: string };
@@ -87,22 +70,24 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
 
   // The API speaks JSON only: any other body gets 415 rather than a confusing validation error.
   app.removeContentTypeParser('text/plain');
-  registerValidation(app);
-  registerErrorHandling(app);
-  registerRequestId(app);
+  await app.register(errorHandling);
+  await app.register(validation);
+  await app.register(requestIds);
   if (config.metricsEnabled) {
     enableProcessMetrics();
-    registerMetrics(app);
+    await app.register(httpMetrics);
   }
-  await registerLoadShedding(app, config.loadShedding);
+  await app.register(loadShedding, config.loadShedding);
   let redis = options.redis;
   if (!redis && redisConfigured(config.redis)) {
     const owned = openRedis(config.redis, 'api');
     app.addHook('onClose', () => owned.close());
     redis = owned;
   }
-  await registerRateLimit(app, redis && { redis: redis.client, nameSpace: redis.keys.rateLimitNamespace });
-  registerAuth(app, config.jwtSecret, config.jwtTtlSeconds);
+  await app.register(authentication, { secret: config.jwtSecret, ttlSeconds: config.jwtTtlSeconds });
+  await app.register(rateLimit, {
+    store: redis && { redis: redis.client, nameSpace: redis.keys.rateLimitNamespace },
+  });
   app.addSchema(ProblemSchema);
   await app.register(fastifySwagger, {
     openapi: {
@@ -165,15 +150,16 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     readinessChecks,
   } satisfies Services);
 
-  await app.register(healthRoutes);
-  await app.register(authRoutes);
-  await app.register(campaignRoutes);
-  await app.register(campaignRestoreRoute);
-  await app.register(claimRoutes);
-  await app.register(couponRoutes);
-  await app.register(redemptionRoutes);
-  await app.register(codeRoutes);
-  await app.register(archiveRoutes);
+  const { db } = database;
+  await app.register(healthRoutes, { readinessChecks });
+  await app.register(authRoutes, { db, ttlSeconds: config.jwtTtlSeconds });
+  await app.register(campaignRoutes, { campaigns, campaignCache });
+  await app.register(campaignRestoreRoute, { campaigns, archiveAfterSeconds: config.archiveAfterSeconds });
+  await app.register(claimRoutes, { db, issuance, claimRateLimit: config.claimRateLimit });
+  await app.register(couponRoutes, { db });
+  await app.register(redemptionRoutes, { db });
+  await app.register(codeRoutes, { db, jobs });
+  await app.register(archiveRoutes, { db });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   return app;
 }

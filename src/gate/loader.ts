@@ -2,24 +2,31 @@
  * Gate state of redis-gate campaigns: loading it from PostgreSQL when it is missing (first claim,
  * or Redis restarted empty) and applying committed campaign writes to it.
  *
- * Loading happens exactly once per missing gate, under a load lock (`<p>{c:<id>}:loadlock`,
- * SET NX PX): the holder reads, in one REPEATABLE READ snapshot, the campaign and every admitted
- * claim PostgreSQL knows — coupons plus dead letters, per user — stages the user counts in a
- * temporary hash, and publishes everything with loadGate.lua, which refuses when someone else
- * already loaded or the lock was lost. Other processes wait until the gate appears; concurrent
- * claims of one process share one load.
+ * Loading happens exactly once per missing gate, under a load lock (`<p>{c:<id>}:loadlock`, the
+ * mutex of src/redis/mutex.ts): the holder reads, in one REPEATABLE READ snapshot, the campaign
+ * and every admitted claim PostgreSQL knows — coupons plus dead letters, per user — stages the
+ * user counts in a temporary hash, and publishes everything with loadGate.lua, which refuses when
+ * someone else already loaded or the lock was lost. Other processes wait until the gate appears;
+ * concurrent claims of one process share one load.
  *
  * What a reload cannot know: claims that were admitted but still only in the lost stream (see
  * docs/redis.md, "Durability window"). Their stock and user slots return to the pool.
  */
-import { randomUUID } from 'node:crypto';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { sql } from 'drizzle-orm';
 import type { Campaign } from '../campaigns/model.js';
 import { asDate, asDateOrNull, type Db, queryRows } from '../db/client.js';
 import { DomainError } from '../errors.js';
-import type { RedisConnection } from './connection.js';
-import { type GateConfig, gateConfig, LoadCode, loadGateArgs, runScript, syncGateArgs } from './scripts.js';
+import type { RedisConnection } from '../redis/connection.js';
+import { acquireLock, releaseLock } from '../redis/mutex.js';
+import { runScript } from '../redis/scripts.js';
+import {
+  GATE_SCRIPTS,
+  type GateConfig,
+  gateConfig,
+  LoadCode,
+  loadGateArgs,
+  syncGateArgs,
+} from './scripts.js';
 
 /** How long a load may hold the lock, ms; a crashed loader blocks others no longer than this. */
 const LOAD_LOCK_MS = 30_000;
@@ -64,18 +71,15 @@ export class GateLoader {
   private async load(campaignId: string): Promise<void> {
     const keys = this.redis.keys.campaign(campaignId);
     const client = this.redis.client;
-    const token = randomUUID();
-    const deadline = Date.now() + this.waitMs;
-    for (let attempt = 0; ; attempt++) {
-      if (await client.hexists(keys.gate, 'issued')) return;
-      if ((await client.set(keys.loadLock, token, 'PX', LOAD_LOCK_MS, 'NX')) === 'OK') break;
-      if (Date.now() > deadline) {
-        throw new DomainError('service-unavailable', 'the campaign gate is being loaded', {
-          retryAfterSeconds: 1,
-        });
-      }
-      await sleep(Math.min(100, 5 * 2 ** attempt) * (0.5 + Math.random() / 2));
-    }
+    const token = await acquireLock(client, keys.loadLock, {
+      leaseMs: LOAD_LOCK_MS,
+      deadline: Date.now() + this.waitMs,
+      // Another process may finish the load while this one waits: then there is nothing to do.
+      notNeeded: async () => (await client.hexists(keys.gate, 'issued')) === 1,
+      timeoutError: () =>
+        new DomainError('service-unavailable', 'the campaign gate is being loaded', { retryAfterSeconds: 1 }),
+    });
+    if (token === undefined) return;
     try {
       const { config, issued, users, known } = await this.readState(campaignId);
       const staging = keys.usersLoading(token);
@@ -84,13 +88,17 @@ export class GateLoader {
         await client.hset(staging, ...pairs);
         await client.pexpire(staging, LOAD_LOCK_MS);
       }
-      const code = await runScript<number>(client, 'loadGate', loadGateArgs(keys, { token, issued, config }));
+      const code = await runScript<number>(
+        client,
+        GATE_SCRIPTS.loadGate,
+        loadGateArgs(keys, { token, issued, config }),
+      );
       if (code === LoadCode.Loaded) {
         if (!known) await client.pexpire(keys.gate, UNKNOWN_CAMPAIGN_TTL_MS);
         if (config.status !== 'gone') await client.sadd(this.redis.keys.streamRegistry, campaignId);
       }
     } finally {
-      await runScript(client, 'releaseLock', [keys.loadLock, token]).catch(() => {});
+      await releaseLock(client, keys.loadLock, token);
     }
   }
 
@@ -139,7 +147,7 @@ function configFromRow(row: CampaignGateRow): GateConfig {
  */
 export async function syncGate(redis: RedisConnection, campaign: Campaign): Promise<void> {
   const keys = redis.keys.campaign(campaign.id);
-  await runScript(redis.client, 'syncGate', syncGateArgs(keys, gateConfig(campaign)));
+  await runScript(redis.client, GATE_SCRIPTS.syncGate, syncGateArgs(keys, gateConfig(campaign)));
   if (campaign.status === 'active' && !campaign.deletedAt) {
     await redis.client.sadd(redis.keys.streamRegistry, campaign.id);
   }

@@ -2,9 +2,9 @@
  * Opens what every Stampede process needs: the configuration with its JWT secret and the
  * migrated database. The caller closes it (`close()`) in a `finally`.
  */
-import { type Config, resolveJwtSecret } from './config.js';
-import { type Database, openDatabase } from './db/client.js';
-import { runMigrations } from './db/migrate.js';
+import { type Config, resolveJwtSecret } from '../config.js';
+import { type Database, openDatabase } from '../db/client.js';
+import { runMigrations } from '../db/migrate.js';
 
 export interface Runtime {
   config: Config & { jwtSecret: string };

@@ -10,7 +10,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { sql } from 'drizzle-orm';
 import { type Db, queryRows } from '../db/client.js';
 import type { RedisConnection } from '../redis/connection.js';
-import { parseStreamClaim } from '../redis/scripts.js';
+import { decodeStreamEntry } from './stream-entry.js';
 
 export interface ReconcileRow {
   campaignId: string;
@@ -56,7 +56,7 @@ export async function reconcileCampaign(
   ];
   if (gateError) throw gateError;
   if (streamError) throw streamError;
-  const claimIds = entries.map(([, fields]) => parseStreamClaim(fields)?.claimId ?? '').filter(Boolean);
+  const claimIds = entries.map(([, fields]) => decodeStreamEntry(fields)?.claimId ?? '').filter(Boolean);
   const [counts] = await queryRows<{ persisted: number; dead_letters: number; settled: number }>(
     db,
     sql`SELECT coalesce((SELECT issued_count FROM campaigns WHERE id = ${campaignId}), 0) AS persisted,

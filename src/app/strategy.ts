@@ -1,19 +1,19 @@
 /**
- * Builds the configured issuance strategy. The database strategies need only the database; the
+ * The strategy factory of the composition root: builds the configured issuance strategy. The database strategies need only the database; the
  * Redis strategies (redis-lock, redis-gate) also need the process's Redis connection, and get a
  * circuit breaker around their Redis calls.
  */
 import { type Config, ConfigError, type StrategyName } from '../config.js';
 import type { Db } from '../db/client.js';
 import { DomainError } from '../errors.js';
+import { RedisGateStrategy } from '../gate/strategy.js';
+import { DbAtomicStrategy } from '../issuance/strategies/db-atomic.js';
+import { DbLockStrategy } from '../issuance/strategies/db-lock.js';
+import { RedisLockStrategy } from '../issuance/strategies/redis-lock.js';
+import type { IssuanceStrategy } from '../issuance/strategies/types.js';
 import { reportBreakerState } from '../metrics/metrics.js';
 import { RedisBreaker } from '../redis/breaker.js';
 import type { RedisConnection } from '../redis/connection.js';
-import { DbAtomicStrategy } from './strategies/db-atomic.js';
-import { DbLockStrategy } from './strategies/db-lock.js';
-import { RedisGateStrategy } from './strategies/redis-gate.js';
-import { RedisLockStrategy } from './strategies/redis-lock.js';
-import type { IssuanceStrategy } from './strategies/types.js';
 
 /**
  * The strategy named by `config.issuanceStrategy`.

@@ -10,16 +10,18 @@
   ARGV[1] userId
   ARGV[2] claimId (becomes the coupon id)
   ARGV[3] campaignId
+  ARGV[4..8] the stream entry's field names for claimId, userId, userSlot, admittedMs, campaignId,
+          in that order (STREAM_ENTRY_FIELD_NAMES, src/gate/stream-entry.ts: the one definition
+          of the entry format)
 
-  Returns (codes in src/redis/scripts.ts, GateCode):
+  Returns (codes in src/gate/scripts.ts, GateCode):
     {1, position, userSlot}  admitted: position = the campaign's admission counter after this claim
     {0}                      gate not loaded: load it from PostgreSQL and retry
-    {-1, status}             campaign not active (draft, suspended, ended)
-    {-2, startsMs}           window not open yet
-    {-3, endsMs}             window closed
-    {-4, held, limit}        user at the per-user limit
-    {-5, total}              sold out
-    {-6}                     campaign deleted or unknown
+    {-1, status, startsMs, endsMs, total, issued, limit, held, nowMs}
+                             rejected: the snapshot the gate judged (startsMs/endsMs '' for none);
+                             TypeScript names the reason with the rule the database strategies use
+                             (claimRejection, src/issuance/rules.ts)
+    {-2}                     campaign deleted or unknown
   Time is Redis server time (TIME), the same clock for every API process.
 ]]
 local gateKey = KEYS[1]
@@ -34,25 +36,24 @@ local gate = redis.call('HMGET', gateKey, 'issued', 'status', 'startsMs', 'endsM
 local issued = tonumber(gate[1])
 if not issued then return {0} end
 local status = gate[2]
-if status == 'gone' then return {-6} end
-if status ~= 'active' then return {-1, status} end
+if status == 'gone' then return {-2} end
 
 local time = redis.call('TIME')
 local nowMs = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
 local startsMs = tonumber(gate[3])
-if startsMs and nowMs < startsMs then return {-2, startsMs} end
 local endsMs = tonumber(gate[4])
-if endsMs and nowMs >= endsMs then return {-3, endsMs} end
-
+local total = tonumber(gate[5])
 local limit = tonumber(gate[6])
 local held = tonumber(redis.call('HGET', usersKey, userId) or '0')
-if held >= limit then return {-4, held, limit} end
-local total = tonumber(gate[5])
-if issued >= total then return {-5, total} end
+if status ~= 'active' or (startsMs and nowMs < startsMs) or (endsMs and nowMs >= endsMs)
+    or held >= limit or issued >= total then
+  return {-1, status, gate[3], gate[4], total, issued, limit, held, nowMs}
+end
 
 -- Writes.
 local slot = redis.call('HINCRBY', usersKey, userId, 1)
 local position = redis.call('HINCRBY', gateKey, 'issued', 1)
-redis.call('XADD', streamKey, '*', 'c', claimId, 'u', userId, 's', slot, 't', nowMs, 'k', ARGV[3])
+redis.call('XADD', streamKey, '*', ARGV[4], claimId, ARGV[5], userId, ARGV[6], slot, ARGV[7], nowMs,
+  ARGV[8], ARGV[3])
 redis.call('HSET', claimsKey, claimId, position .. ':' .. userId)
 return {1, position, slot}

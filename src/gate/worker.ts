@@ -6,7 +6,7 @@
  *   ended or deleted and whose stream is empty are removed from it.
  * - Reading: `XREADGROUP GROUP workers <consumer> COUNT <batch> STREAMS <stream> >` per campaign,
  *   `concurrency` loops per process (each its own batch in hand).
- * - Persisting: one SQL statement per batch (src/worker/persist.ts), then ackClaims.lua (XACK +
+ * - Persisting: one SQL statement per batch (src/gate/persist.ts), then ackClaims.lua (XACK +
  *   XDEL + forget the pending records): a crash between COMMIT and XACK re-delivers the batch,
  *   which then inserts nothing. Only acked entries are ever deleted from a stream.
  * - When a batch statement fails, its claims are persisted one by one, so one poison entry
@@ -22,9 +22,10 @@ import type { WorkerConfig } from '../config.js';
 import type { Db } from '../db/client.js';
 import { metrics } from '../metrics/metrics.js';
 import type { RedisConnection } from '../redis/connection.js';
-import { WORKER_GROUP } from '../redis/keys.js';
-import { ackClaimsArgs, parsePendingRecord, parseStreamClaim, runScript } from '../redis/scripts.js';
+import { runScript } from '../redis/scripts.js';
 import { insertDeadLetter, persistBatch, type WorkItem } from './persist.js';
+import { ackClaimsArgs, GATE_SCRIPTS, parsePendingRecord, WORKER_GROUP } from './scripts.js';
+import { decodeStreamEntry, entryFields, STREAM_ENTRY_FIELDS } from './stream-entry.js';
 
 /** How often the stream registry is re-read, ms: a new campaign waits at most this long. */
 const DISCOVERY_INTERVAL_MS = 200;
@@ -199,7 +200,7 @@ export class StreamWorker {
       // Entries deleted while pending (cannot happen through ackClaims.lua): just acknowledge them.
       await runScript(
         redis.client,
-        'ackClaims',
+        GATE_SCRIPTS.ackClaims,
         ackClaimsArgs(
           keys,
           deleted.map((entryId) => ({ entryId, claimId: '' })),
@@ -278,12 +279,12 @@ export class StreamWorker {
     if (done.length > 0) {
       await runScript(
         this.options.redis.client,
-        'ackClaims',
+        GATE_SCRIPTS.ackClaims,
         ackClaimsArgs(
           this.options.redis.keys.campaign(campaignId),
           done.map((item) => ({
             entryId: item.entryId,
-            claimId: item.claim?.claimId ?? fieldValue(item, 'c'),
+            claimId: item.claim?.claimId ?? entryFields(item.fields)[STREAM_ENTRY_FIELDS.claimId] ?? '',
           })),
         ),
       );
@@ -322,12 +323,7 @@ export class StreamWorker {
 }
 
 function toItem(entryId: string, fields: string[], deliveries: number): WorkItem {
-  return { entryId, fields, claim: parseStreamClaim(fields), deliveries };
-}
-
-function fieldValue(item: WorkItem, name: string): string {
-  const index = item.fields.indexOf(name);
-  return index >= 0 && index % 2 === 0 ? (item.fields[index + 1] ?? '') : '';
+  return { entryId, fields, claim: decodeStreamEntry(fields), deliveries };
 }
 
 function errorText(error: unknown): string {

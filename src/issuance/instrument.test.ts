@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { DomainError } from '../errors.js';
-import type { ClaimRequest, IssuanceStrategy } from '../issuance/strategies/types.js';
+import { metrics } from '../metrics/metrics.js';
 import { instrumentStrategy } from './instrument.js';
-import { metrics } from './metrics.js';
+import type { ClaimRequest, IssuanceStrategy } from './strategies/types.js';
 
 /** A strategy with one unit of stock and an extra member, as Redis strategies have hooks. */
 class OneUnit implements IssuanceStrategy {

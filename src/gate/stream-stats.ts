@@ -5,7 +5,7 @@
  */
 import type { StreamStats } from '../metrics/metrics.js';
 import type { RedisConnection } from '../redis/connection.js';
-import { WORKER_GROUP } from '../redis/keys.js';
+import { WORKER_GROUP } from './scripts.js';
 
 /** Streams reported per scrape at most: a scrape must stay small however many campaigns exist. */
 const MAX_CAMPAIGNS = 200;

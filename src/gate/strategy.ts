@@ -1,8 +1,8 @@
 /**
- * `redis-gate`: one Lua script (src/redis/scripts/admitClaim.lua) admits or rejects a claim and,
+ * `redis-gate`: one Lua script (src/gate/scripts/admitClaim.lua) admits or rejects a claim and,
  * when admitted, bumps the user's count and the campaign's issued counter and XADDs the claim to
  * the campaign's stream — one EVALSHA per claim, no dual write. The API answers 202 with the
- * place in line; workers (src/worker) persist the claim later.
+ * place in line; workers (src/gate/worker.ts) persist the claim later.
  *
  * Finding a claim by id alone (`GET /v1/claims/{id}`): the gate script also records the pending
  * claim in its campaign's `claims` hash (same slot, same atomic step, so the record exists before
@@ -14,14 +14,20 @@
  * The worker deletes the record only after the claim is committed to PostgreSQL (or dead-lettered),
  * so a lookup that misses Redis finds the claim in PostgreSQL.
  */
-import type { Campaign } from '../../campaigns/model.js';
-import type { Db } from '../../db/client.js';
-import { DomainError } from '../../errors.js';
-import type { RedisBreaker } from '../../redis/breaker.js';
-import type { RedisConnection } from '../../redis/connection.js';
-import { GateLoader, syncGate } from '../../redis/gate.js';
-import { admitClaimArgs, gateOutcome, parsePendingRecord, runScript } from '../../redis/scripts.js';
-import type { ClaimOutcome, ClaimRequest, IssuanceStrategy, PendingClaim } from './types.js';
+import type { Campaign } from '../campaigns/model.js';
+import type { Db } from '../db/client.js';
+import { DomainError } from '../errors.js';
+import type {
+  ClaimOutcome,
+  ClaimRequest,
+  IssuanceStrategy,
+  PendingClaim,
+} from '../issuance/strategies/types.js';
+import type { RedisBreaker } from '../redis/breaker.js';
+import type { RedisConnection } from '../redis/connection.js';
+import { runScript } from '../redis/scripts.js';
+import { GateLoader, syncGate } from './loader.js';
+import { admitClaimArgs, GATE_SCRIPTS, gateOutcome, parsePendingRecord } from './scripts.js';
 
 /** Gate script attempts per claim: the first may find the gate not loaded; then it is loaded. */
 const MAX_ATTEMPTS = 3;
@@ -45,7 +51,7 @@ export class RedisGateStrategy implements IssuanceStrategy {
     const args = admitClaimArgs(keys, request);
     for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
       const reply = await this.breaker.run(() =>
-        runScript<(number | string)[]>(this.redis.client, 'admitClaim', args),
+        runScript<(number | string)[]>(this.redis.client, GATE_SCRIPTS.admitClaim, args),
       );
       const result = gateOutcome(reply, request.campaignId);
       if (result.kind === 'admitted') {

@@ -12,7 +12,7 @@
 import { type SQL, sql } from 'drizzle-orm';
 import type { Db } from '../db/client.js';
 import { pgError, queryRows, SQLSTATE } from '../db/client.js';
-import type { StreamClaim } from '../redis/scripts.js';
+import { entryFields, STREAM_ENTRY_FIELDS, type StreamClaim } from './stream-entry.js';
 
 /** One stream entry as read by the worker. */
 export interface WorkItem {
@@ -119,13 +119,12 @@ export async function insertDeadLetter(
   position: number | undefined,
 ): Promise<void> {
   const claim = item.claim;
-  const fields: Record<string, string> = {};
-  for (let i = 0; i + 1 < item.fields.length; i += 2) fields[item.fields[i]!] = item.fields[i + 1]!;
+  const fields = entryFields(item.fields);
   await queryRows(
     db,
     sql`INSERT INTO dead_letters (claim_id, campaign_id, user_id, user_slot, admitted_at, position, entry_id,
                                   fields, deliveries, error)
-        VALUES (${claim?.claimId ?? fields.c ?? null}, ${campaignId}, ${claim?.userId ?? null},
+        VALUES (${claim?.claimId ?? fields[STREAM_ENTRY_FIELDS.claimId] ?? null}, ${campaignId}, ${claim?.userId ?? null},
                 ${claim?.userSlot ?? null},
                 ${claim ? new Date(claim.admittedMs).toISOString() : null}::timestamptz,
                 ${position ?? null}, ${item.entryId}, ${JSON.stringify(fields)}::jsonb, ${item.deliveries},

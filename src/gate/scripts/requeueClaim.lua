@@ -8,16 +8,15 @@
 
   ARGV[1] claimId
   ARGV[2] userId
-  ARGV[3] userSlot
-  ARGV[4] admittedMs
-  ARGV[5] campaignId
-  ARGV[6] position  the claim's original place in line
+  ARGV[3] position  the claim's original place in line
+  ARGV[4..] the entry's field list, name and value pairs, as encodeStreamEntry
+            (src/gate/stream-entry.ts) builds it
 
   Returns: 1 queued; 0 when the stream does not exist (gate not loaded: nothing written).
 ]]
 local streamKey = KEYS[1]
 local claimsKey = KEYS[2]
 if redis.call('EXISTS', streamKey) == 0 then return 0 end
-redis.call('XADD', streamKey, '*', 'c', ARGV[1], 'u', ARGV[2], 's', ARGV[3], 't', ARGV[4], 'k', ARGV[5])
-redis.call('HSET', claimsKey, ARGV[1], ARGV[6] .. ':' .. ARGV[2])
+redis.call('XADD', streamKey, '*', unpack(ARGV, 4))
+redis.call('HSET', claimsKey, ARGV[1], ARGV[3] .. ':' .. ARGV[2])
 return 1

@@ -9,8 +9,9 @@
 import { sql } from 'drizzle-orm';
 import { asDateOrNull, type Db, queryRows } from '../db/client.js';
 import type { RedisConnection } from '../redis/connection.js';
-import type { GateLoader } from '../redis/gate.js';
-import { requeueClaimArgs, runScript } from '../redis/scripts.js';
+import { runScript } from '../redis/scripts.js';
+import type { GateLoader } from './loader.js';
+import { GATE_SCRIPTS, requeueClaimArgs } from './scripts.js';
 
 export interface DeadLetter {
   id: string;
@@ -86,7 +87,7 @@ export async function retryDeadLetters(
     await loader.ensureLoaded(letter.campaignId);
     const queued = await runScript<number>(
       redis.client,
-      'requeueClaim',
+      GATE_SCRIPTS.requeueClaim,
       requeueClaimArgs(redis.keys.campaign(letter.campaignId), {
         claimId: letter.claimId,
         userId: letter.userId,

@@ -1,0 +1,79 @@
+/**
+ * The wire format of an admitted claim in a campaign stream, written once: the field names, and
+ * the encode and decode functions beside them. The gate scripts that append entries
+ * (admitClaim.lua, requeueClaim.lua) receive the names in their ARGV from
+ * {@link STREAM_ENTRY_FIELD_NAMES} instead of spelling them; the worker, reconcile and the tests
+ * read entries with {@link decodeStreamEntry}.
+ *
+ * An entry is the flat Redis field list `[name, value, name, value, …]` with the fields, in order:
+ * | field | name | value |
+ * | --- | --- | --- |
+ * | claimId | `c` | the claim id (becomes the coupon id) |
+ * | userId | `u` | the user the coupon is issued to |
+ * | userSlot | `s` | the user's slot, 1..per-user limit (the gate's count after this claim) |
+ * | admittedMs | `t` | Redis server time of the admission, ms since the epoch (the coupon's issue time) |
+ * | campaignId | `k` | the campaign, repeated so an entry is complete on its own |
+ * Names are one letter because every admitted claim carries them through Redis memory and the wire.
+ */
+
+/** An admitted claim as carried by a stream entry. */
+export interface StreamClaim {
+  claimId: string;
+  userId: string;
+  userSlot: number;
+  admittedMs: number;
+  campaignId: string;
+}
+
+/** Field name of each claim property, in the order the entry lists them. */
+export const STREAM_ENTRY_FIELDS = {
+  claimId: 'c',
+  userId: 'u',
+  userSlot: 's',
+  admittedMs: 't',
+  campaignId: 'k',
+} as const satisfies Record<keyof StreamClaim, string>;
+
+/** The field names in entry order: the ARGV the appending scripts take. */
+export const STREAM_ENTRY_FIELD_NAMES: readonly string[] = Object.values(STREAM_ENTRY_FIELDS);
+
+/** The field list of a claim, as XADD takes it after the entry id. */
+export function encodeStreamEntry(claim: StreamClaim): string[] {
+  const f = STREAM_ENTRY_FIELDS;
+  return [
+    f.claimId,
+    claim.claimId,
+    f.userId,
+    claim.userId,
+    f.userSlot,
+    String(claim.userSlot),
+    f.admittedMs,
+    String(claim.admittedMs),
+    f.campaignId,
+    claim.campaignId,
+  ];
+}
+
+/** The fields of an entry as a record (`name → value`), malformed or not; the last value of a repeated name wins. */
+export function entryFields(fields: readonly string[]): Record<string, string> {
+  const record: Record<string, string> = {};
+  for (let i = 0; i + 1 < fields.length; i += 2) record[fields[i]!] = fields[i + 1]!;
+  return record;
+}
+
+/**
+ * The claim of an entry's field list; undefined when a field is missing or malformed (a poison
+ * entry: the worker dead-letters it).
+ */
+export function decodeStreamEntry(fields: readonly string[]): StreamClaim | undefined {
+  const record = entryFields(fields);
+  const f = STREAM_ENTRY_FIELDS;
+  const claimId = record[f.claimId];
+  const userId = record[f.userId];
+  const campaignId = record[f.campaignId];
+  const userSlot = Number(record[f.userSlot]);
+  const admittedMs = Number(record[f.admittedMs]);
+  if (!claimId || !userId || !campaignId || !Number.isInteger(userSlot) || !Number.isFinite(admittedMs))
+    return undefined;
+  return { claimId, userId, userSlot, admittedMs, campaignId };
+}
