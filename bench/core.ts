@@ -166,7 +166,7 @@ async function runSimulate(
   databaseUrl: string | undefined,
   claims: number,
 ): Promise<Omit<Row, 'ratioToPgbench'>> {
-  const config = { ...loadConfig({}), dbPoolSize: CONNECTIONS, logLevel: 'silent' };
+  const config = { ...loadConfig({}), dbPoolSize: CONNECTIONS, logLevel: 'silent' as const };
   const target = await startInProcessTarget({ config, strategy, databaseUrl });
   try {
     const scenario = (users: number, seed: number) => ({

@@ -1,8 +1,5 @@
-import { mkdtempSync, readFileSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig, resolveJwtSecret } from './config.js';
+import { ConfigError, loadConfig } from './config.js';
 
 describe('loadConfig', () => {
   it('gives the embedded defaults for an empty environment', () => {
@@ -39,16 +36,5 @@ describe('loadConfig', () => {
       /db-atomic, db-lock, redis-lock, redis-gate/,
     );
     expect(() => loadConfig({ JWT_SECRET: 'tiny-secret' })).not.toThrow(/tiny-secret/);
-  });
-
-  it('generates the embedded JWT secret once and keeps it private in the data dir', () => {
-    const dataDir = mkdtempSync(join(tmpdir(), 'stampede-config-'));
-    const config = loadConfig({ DATA_DIR: dataDir });
-    const first = resolveJwtSecret(config);
-    const second = resolveJwtSecret(config);
-    expect(first.jwtSecret.length).toBeGreaterThanOrEqual(32);
-    expect(second.jwtSecret).toBe(first.jwtSecret);
-    expect(readFileSync(join(dataDir, 'jwt-secret'), 'utf8').trim()).toBe(first.jwtSecret);
-    expect(statSync(join(dataDir, 'jwt-secret')).mode & 0o777).toBe(0o600);
   });
 });

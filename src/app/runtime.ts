@@ -2,9 +2,10 @@
  * Opens what every Stampede process needs: the configuration with its JWT secret and the
  * migrated database. The caller closes it (`close()`) in a `finally`.
  */
-import { type Config, resolveJwtSecret } from '../config.js';
+import type { Config } from '../config.js';
 import { type Database, openDatabase } from '../db/client.js';
 import { runMigrations } from '../db/migrate.js';
+import { resolveJwtSecret } from './jwt-secret.js';
 
 export interface Runtime {
   config: Config & { jwtSecret: string };
