@@ -16,6 +16,16 @@ import type { Config } from '../config.js';
 import { DomainError } from '../errors.js';
 import { metrics } from '../metrics/metrics.js';
 
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** Present when load shedding is on. */
+    loadShedding?: {
+      /** False during start-up and its grace period, when no request is shed. */
+      judging(): boolean;
+    };
+  }
+}
+
 /** Route config that exempts a route from load shedding. */
 export const NEVER_SHED = { pressureHandler: () => undefined } as const;
 
@@ -27,10 +37,19 @@ export const loadShedding = fp(shedLoad, {
 
 async function shedLoad(app: FastifyInstance, options: Config['loadShedding']): Promise<void> {
   if (options.maxEventLoopDelayMs <= 0) return;
+  // Start-up (migrations, schema compilation) blocks the event loop by design; only samples
+  // taken wholly after the app is ready judge the load. A sample covers the interval before it,
+  // so two intervals after onReady every sample is post-start-up.
+  let judgingFrom = Number.POSITIVE_INFINITY;
+  app.addHook('onReady', async () => {
+    judgingFrom = Date.now() + 2 * options.sampleIntervalMs;
+  });
+  app.decorate('loadShedding', { judging: () => Date.now() >= judgingFrom });
   await app.register(underPressure, {
     maxEventLoopDelay: options.maxEventLoopDelayMs,
     sampleInterval: options.sampleIntervalMs,
     pressureHandler: async (_request, _reply, type, value) => {
+      if (Date.now() < judgingFrom) return;
       metrics.loadShed.inc({ reason: type });
       const measured = typeof value === 'number' ? ` (${Math.round(value)} ms)` : '';
       throw new DomainError('service-unavailable', `the server is overloaded: ${type}${measured}`, {
