@@ -26,7 +26,7 @@ import { generateCampaignCodes } from '../src/codes/service.js';
 import { type CouponSearch, type SearchPosition, searchQuery } from '../src/coupons/search.js';
 import { openDatabase, queryRows } from '../src/db/client.js';
 import { runMigrations } from '../src/db/migrate.js';
-import { adminQuery, databaseUrl } from '../test/helpers/database.js';
+import { adminQuery, databaseUrl } from '../test/support/database.js';
 
 function argument(name: string, fallback: string): string {
   const at = process.argv.indexOf(`--${name}`);

@@ -1,6 +1,6 @@
 /**
  * Core benchmark (`npm run bench:core`): the HTTP claim path against PostgreSQL's own ceiling for
- * one hot row, in one run on one fresh database (created like test/helpers/database.ts does,
+ * one hot row, in one run on one fresh database (created like test/support/database.ts does,
  * dropped at the end).
  *
  * 1. pgbench: `UPDATE bench_campaign SET issued = issued + 1 WHERE id = 1 AND issued < total`, one
@@ -39,8 +39,8 @@ import { type Db, queryRows } from '../src/db/client.js';
 import { issueAtomically } from '../src/issuance/sql.js';
 import { latencySummary } from '../src/simulate/report.js';
 import { simulate } from '../src/simulate/simulate.js';
-import { campaignInput } from '../test/helpers/campaigns.js';
-import { createTestDatabase } from '../test/helpers/database.js';
+import { campaignInput } from '../test/support/campaigns.js';
+import { createTestDatabase } from '../test/support/database.js';
 
 const run = promisify(execFile);
 

@@ -41,9 +41,9 @@ import { admitClaimArgs, GATE_SCRIPTS } from '../src/gate/scripts.js';
 import { StreamWorker } from '../src/gate/worker.js';
 import { openRedis } from '../src/redis/connection.js';
 import { runScript } from '../src/redis/scripts.js';
-import { campaignInput } from '../test/helpers/campaigns.js';
-import { adminQuery, databaseUrl } from '../test/helpers/database.js';
-import { dropPrefix } from '../test/helpers/redis.js';
+import { campaignInput } from '../test/support/campaigns.js';
+import { adminQuery, databaseUrl } from '../test/support/database.js';
+import { dropPrefix } from '../test/support/redis.js';
 import { cpuSnapshot, cpuSpentByName, treeCpuMs } from './cpu.js';
 
 const env = process.env;

@@ -47,9 +47,9 @@ import { StreamWorker } from '../src/gate/worker.js';
 import { RedisBreaker } from '../src/redis/breaker.js';
 import { openRedis } from '../src/redis/connection.js';
 import { runScript } from '../src/redis/scripts.js';
-import { campaignInput } from '../test/helpers/campaigns.js';
-import { adminQuery, databaseUrl } from '../test/helpers/database.js';
-import { dropPrefix } from '../test/helpers/redis.js';
+import { campaignInput } from '../test/support/campaigns.js';
+import { adminQuery, databaseUrl } from '../test/support/database.js';
+import { dropPrefix } from '../test/support/redis.js';
 import { treeCpuMs } from './cpu.js';
 
 const ROOT = new URL('..', import.meta.url).pathname;

@@ -5,26 +5,24 @@
 import { randomUUID } from 'node:crypto';
 import { createDecoder, createSigner } from 'fast-jwt';
 import type { InjectOptions } from 'fastify';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import {
   bearer,
   campaignBody,
   createCampaign,
-  createTestApp,
   problemOf,
   rowCounts,
   TEST_JWT_SECRET,
-  type TestApp,
+  useTestApp,
 } from '../helpers/app.js';
-import { ENGINES } from '../helpers/database.js';
+import { ENGINES } from '../support/database.js';
 
 describe.each(ENGINES)('bad input on %s', (engine) => {
-  let t: TestApp;
+  const t = useTestApp(engine);
   let campaignId: string;
   let couponId: string;
 
   beforeAll(async () => {
-    t = await createTestApp(engine);
     campaignId = (await createCampaign(t, { totalQuantity: 5 })).id;
     const claim = await t.app.inject({
       method: 'POST',
@@ -32,9 +30,6 @@ describe.each(ENGINES)('bad input on %s', (engine) => {
       headers: bearer(t.userToken('owner')),
     });
     couponId = claim.json().coupon.id;
-  });
-  afterAll(async () => {
-    await t?.close();
   });
 
   /** Sends a request and checks it is a problem of `status`/`code` that wrote nothing. */

@@ -1,20 +1,13 @@
 /** Campaign and account routes over HTTP on PostgreSQL and PGlite. */
 import { sql } from 'drizzle-orm';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { hashPassword } from '../../src/auth/passwords.js';
 import { findUserByEmail, upsertUser } from '../../src/auth/users.js';
-import { bearer, createCampaign, createTestApp, problemOf, type TestApp } from '../helpers/app.js';
-import { ENGINES } from '../helpers/database.js';
+import { bearer, createCampaign, problemOf, useTestApp } from '../helpers/app.js';
+import { ENGINES } from '../support/database.js';
 
 describe.each(ENGINES)('campaigns and accounts on %s', (engine) => {
-  let t: TestApp;
-
-  beforeAll(async () => {
-    t = await createTestApp(engine);
-  });
-  afterAll(async () => {
-    await t?.close();
-  });
+  const t = useTestApp(engine);
 
   const patch = (id: string, payload: Record<string, unknown>) =>
     t.app.inject({ method: 'PATCH', url: `/v1/campaigns/${id}`, headers: bearer(t.adminToken), payload });

@@ -2,19 +2,12 @@
  * The claim endpoint under concurrency, end to end through HTTP handling, on PostgreSQL and PGlite
  * with the configured (default) strategy. The strategy-level conformance suite covers every strategy.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bearer, createCampaign, createTestApp, problemOf, type TestApp } from '../helpers/app.js';
-import { ENGINES } from '../helpers/database.js';
+import { describe, expect, it } from 'vitest';
+import { bearer, createCampaign, problemOf, useTestApp } from '../helpers/app.js';
+import { ENGINES } from '../support/database.js';
 
 describe.each(ENGINES)('claims over HTTP on %s', (engine) => {
-  let t: TestApp;
-
-  beforeAll(async () => {
-    t = await createTestApp(engine);
-  });
-  afterAll(async () => {
-    await t?.close();
-  });
+  const t = useTestApp(engine);
 
   const claim = (campaignId: string, token: string) =>
     t.app.inject({ method: 'POST', url: `/v1/campaigns/${campaignId}/claims`, headers: bearer(token) });

@@ -3,7 +3,7 @@ import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { queryRows } from '../../src/db/client.js';
 import { purgeExpiredKeys } from '../../src/idempotency/store.js';
-import { createTestDatabase, ENGINES, type TestDatabase } from '../helpers/database.js';
+import { createTestDatabase, ENGINES, type TestDatabase } from '../support/database.js';
 
 describe.each(ENGINES)('idempotency key expiry on %s', (engine) => {
   let database: TestDatabase;

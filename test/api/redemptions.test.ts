@@ -3,21 +3,14 @@
  * Idempotency-Key semantics, rollback, expiry and campaign status.
  */
 import { sql } from 'drizzle-orm';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { queryRows } from '../../src/db/client.js';
-import { bearer, createCampaign, createTestApp, problemOf, rowCounts, type TestApp } from '../helpers/app.js';
-import { ENGINES } from '../helpers/database.js';
+import { bearer, createCampaign, problemOf, rowCounts, useTestApp } from '../helpers/app.js';
+import { ENGINES } from '../support/database.js';
 
 describe.each(ENGINES)('redemptions on %s', (engine) => {
-  let t: TestApp;
+  const t = useTestApp(engine);
   let userSeq = 0;
-
-  beforeAll(async () => {
-    t = await createTestApp(engine);
-  });
-  afterAll(async () => {
-    await t?.close();
-  });
 
   /** A fresh user with one coupon of a new campaign; returns the user's token and the coupon id. */
   async function userWithCoupon(campaignOverrides: Record<string, unknown> = {}) {

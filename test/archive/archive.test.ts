@@ -5,12 +5,12 @@
  * one run at a time; the in-process schedule runs it.
  */
 import { sql } from 'drizzle-orm';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ArchiveScheduler } from '../../src/archive/scheduler.js';
 import { type ArchiveReport, runArchive } from '../../src/archive/service.js';
 import { type Db, queryRows } from '../../src/db/client.js';
-import { bearer, createCampaign, createTestApp, type TestApp } from '../helpers/app.js';
-import { ENGINES } from '../helpers/database.js';
+import { bearer, createCampaign, useTestApp } from '../helpers/app.js';
+import { ENGINES } from '../support/database.js';
 
 const DAY = 86_400;
 const AFTER = 180 * DAY;
@@ -36,13 +36,7 @@ async function placement(db: Db, campaignIds: string[]) {
 }
 
 describe.each(ENGINES)('archival on %s', (engine) => {
-  let t: TestApp;
-  beforeAll(async () => {
-    t = await createTestApp(engine);
-  });
-  afterAll(async () => {
-    await t?.close();
-  });
+  const t = useTestApp(engine);
 
   /** A campaign with `codes` coupons of which `redeemed` redeemed, soft-deleted `deletedDaysAgo` ago. */
   async function deletedCampaign(codes: number, redeemed: number, deletedDaysAgo: number | null) {

@@ -3,23 +3,17 @@
  * job path with progress, the CSV export, shared codes, and bad input that writes nothing.
  */
 import { sql } from 'drizzle-orm';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { codeOptions } from '../../src/codes/generator.js';
 import { resumeCodeJobs } from '../../src/codes/jobs.js';
 import { generateCampaignCodes } from '../../src/codes/service.js';
 import { queryRows } from '../../src/db/client.js';
 import { insertJob } from '../../src/jobs/store.js';
-import { bearer, createCampaign, createTestApp, problemOf, rowCounts, type TestApp } from '../helpers/app.js';
-import { ENGINES } from '../helpers/database.js';
+import { bearer, createCampaign, problemOf, rowCounts, useTestApp } from '../helpers/app.js';
+import { ENGINES } from '../support/database.js';
 
 describe.each(ENGINES)('codes on %s', (engine) => {
-  let t: TestApp;
-  beforeAll(async () => {
-    t = await createTestApp(engine);
-  });
-  afterAll(async () => {
-    await t?.close();
-  });
+  const t = useTestApp(engine);
 
   const generate = (campaignId: string, payload: Record<string, unknown>) =>
     t.app.inject({

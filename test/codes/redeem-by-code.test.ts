@@ -5,19 +5,13 @@
  * as for redemption by coupon id.
  */
 import { sql } from 'drizzle-orm';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { queryRows } from '../../src/db/client.js';
-import { bearer, createCampaign, createTestApp, problemOf, rowCounts, type TestApp } from '../helpers/app.js';
-import { ENGINES } from '../helpers/database.js';
+import { bearer, createCampaign, problemOf, rowCounts, useTestApp } from '../helpers/app.js';
+import { ENGINES } from '../support/database.js';
 
 describe.each(ENGINES)('redemption by code on %s', (engine) => {
-  let t: TestApp;
-  beforeAll(async () => {
-    t = await createTestApp(engine);
-  });
-  afterAll(async () => {
-    await t?.close();
-  });
+  const t = useTestApp(engine);
 
   async function codesOf(campaignId: string, count: number): Promise<string[]> {
     const response = await t.app.inject({

@@ -1,5 +1,5 @@
 /** The conformance suite on the database strategies (db-atomic, db-lock), PostgreSQL and PGlite. */
-import { ENGINES } from '../helpers/database.js';
+import { ENGINES } from '../support/database.js';
 import { DB_HARNESSES } from './strategies.js';
 import { conformanceSuite } from './suite.js';
 

@@ -4,8 +4,8 @@
  * change what the Cluster is tested for.
  */
 import { afterAll, beforeAll } from 'vitest';
-import { testRedisConfig } from '../helpers/redis.js';
 import { type RedisServer, startRedisCluster } from '../helpers/redis-server.js';
+import { testRedisConfig } from '../support/redis.js';
 import { redisHarnesses } from './strategies.js';
 import { conformanceSuite } from './suite.js';
 

@@ -15,8 +15,8 @@ import { StreamWorker } from '../../src/gate/worker.js';
 import { DbAtomicStrategy } from '../../src/issuance/strategies/db-atomic.js';
 import { DbLockStrategy } from '../../src/issuance/strategies/db-lock.js';
 import type { IssuanceStrategy } from '../../src/issuance/strategies/types.js';
-import type { TestDatabase } from '../helpers/database.js';
-import { dropPrefix, openTestRedis, testRedisConfig } from '../helpers/redis.js';
+import type { TestDatabase } from '../support/database.js';
+import { dropPrefix, openTestRedis, testRedisConfig } from '../support/redis.js';
 
 export interface StrategyUnderTest {
   strategy: IssuanceStrategy;

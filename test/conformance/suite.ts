@@ -10,8 +10,8 @@ import { CampaignService } from '../../src/campaigns/service.js';
 import type { Engine } from '../../src/db/client.js';
 import { queryRows } from '../../src/db/client.js';
 import { DomainError } from '../../src/errors.js';
-import { campaignInput } from '../helpers/campaigns.js';
-import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
+import { campaignInput } from '../support/campaigns.js';
+import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import type { StrategyHarness, StrategyUnderTest } from './strategies.js';
 
 const HOUR_MS = 3_600_000;

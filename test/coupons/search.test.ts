@@ -5,11 +5,11 @@
  */
 import { randomUUID } from 'node:crypto';
 import { sql } from 'drizzle-orm';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { type CouponSearch, type SearchPosition, searchQuery } from '../../src/coupons/search.js';
 import { type Db, queryRows } from '../../src/db/client.js';
-import { bearer, createTestApp, problemOf, rowCounts, type TestApp } from '../helpers/app.js';
-import { ENGINES } from '../helpers/database.js';
+import { bearer, problemOf, rowCounts, useTestApp } from '../helpers/app.js';
+import { ENGINES } from '../support/database.js';
 
 const CAMPAIGNS = 20;
 
@@ -41,16 +41,12 @@ async function seed(db: Db, n: number): Promise<string[]> {
 }
 
 describe.each(ENGINES)('coupon search on %s', (engine) => {
-  let t: TestApp;
+  const t = useTestApp(engine);
   let campaignIds: string[];
   const N = 6_000;
 
   beforeAll(async () => {
-    t = await createTestApp(engine);
     campaignIds = await seed(t.database.db, N);
-  });
-  afterAll(async () => {
-    await t?.close();
   });
 
   async function allPages(query: string, limit = 173) {
@@ -157,12 +153,11 @@ describe.each(ENGINES)('coupon search on %s', (engine) => {
  * index in the plan is the planner's real choice. The deep page starts after row 75,000.
  */
 describe('coupon search plans on postgres', () => {
-  let t: TestApp;
+  const t = useTestApp('postgres');
   let campaignIds: string[];
   let deep: SearchPosition;
 
   beforeAll(async () => {
-    t = await createTestApp('postgres');
     campaignIds = await seed(t.database.db, 100_000);
     const [row] = await queryRows<{ at: string; id: string }>(
       t.database.db,
@@ -170,9 +165,6 @@ describe('coupon search plans on postgres', () => {
     );
     deep = row!;
   }, 120_000);
-  afterAll(async () => {
-    await t?.close();
-  });
 
   /** Index names and scanned relations in the plan of one search page. */
   async function plan(filters: CouponSearch, after?: SearchPosition) {

@@ -7,7 +7,7 @@ import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CampaignService } from '../../src/campaigns/service.js';
 import { pgError, queryRows } from '../../src/db/client.js';
-import { createTestDatabase, ENGINES, type TestDatabase } from '../helpers/database.js';
+import { createTestDatabase, ENGINES, type TestDatabase } from '../support/database.js';
 
 describe.each(ENGINES)('per-user limit in the database on %s', (engine) => {
   let database: TestDatabase;

@@ -3,11 +3,12 @@
  */
 import { sql } from 'drizzle-orm';
 import type { FastifyInstance, FastifyServerOptions, LightMyRequestResponse } from 'fastify';
+import { afterAll, beforeAll } from 'vitest';
 import { buildApp } from '../../src/app/build-app.js';
 import { type Config, loadConfig } from '../../src/config.js';
 import { type Engine, queryRows } from '../../src/db/client.js';
 import type { IssuanceStrategy } from '../../src/issuance/strategies/types.js';
-import { createTestDatabase, type TestDatabase } from './database.js';
+import { createTestDatabase, type TestDatabase } from '../support/database.js';
 
 export const TEST_JWT_SECRET = 'test-secret-test-secret-test-secret-0123456789';
 
@@ -62,6 +63,23 @@ export async function createTestApp(
       await database.close();
     },
   };
+}
+
+/**
+ * A test app for the enclosing `describe` block (or file): built before its first test and closed,
+ * database included, after its last one, so no test file repeats the set-up and tear-down (the
+ * model is fastify/demo's `test/helper.ts`, https://github.com/fastify/demo). The returned object
+ * is filled in by the `beforeAll` hook: read its fields inside tests and hooks, not at collection.
+ */
+export function useTestApp(engine: Engine, options: Parameters<typeof createTestApp>[1] = {}): TestApp {
+  const holder = {} as TestApp;
+  beforeAll(async () => {
+    Object.assign(holder, await createTestApp(engine, options));
+  });
+  afterAll(async () => {
+    await holder.close?.();
+  });
+  return holder;
 }
 
 /** `Authorization` header for a token. */

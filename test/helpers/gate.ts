@@ -12,8 +12,8 @@ import { DomainError } from '../../src/errors.js';
 import { StreamWorker } from '../../src/gate/worker.js';
 import type { IssuanceStrategy } from '../../src/issuance/strategies/types.js';
 import { openRedis, type RedisConnection } from '../../src/redis/connection.js';
-import { campaignInput } from './campaigns.js';
-import type { TestDatabase } from './database.js';
+import { campaignInput } from '../support/campaigns.js';
+import type { TestDatabase } from '../support/database.js';
 
 export interface GateBench {
   redis: RedisConnection;

@@ -13,9 +13,9 @@ import { insertCampaign } from '../../src/campaigns/repository.js';
 import { DbAtomicStrategy } from '../../src/issuance/strategies/db-atomic.js';
 import type { IssuanceStrategy } from '../../src/issuance/strategies/types.js';
 import { bearer, createCampaign, createTestApp, type TestApp, testConfig } from '../helpers/app.js';
-import { campaignInput } from '../helpers/campaigns.js';
 import { sampleValue } from '../helpers/prometheus.js';
-import { dropPrefix, testRedisConfig } from '../helpers/redis.js';
+import { campaignInput } from '../support/campaigns.js';
+import { dropPrefix, testRedisConfig } from '../support/redis.js';
 
 const redisConfig = testRedisConfig();
 /** Strategy calls seen by instance A, to tell cache rejections from strategy rejections. */

@@ -5,8 +5,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { parser } from '@prometheus-io/lezer-promql';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestApp, type TestApp } from '../helpers/app.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { useTestApp } from '../helpers/app.js';
 import { queryableNames } from '../helpers/prometheus.js';
 
 interface Panel {
@@ -46,15 +46,11 @@ function selectedMetrics(expr: string): string[] {
   return names;
 }
 
-let t: TestApp;
+const t = useTestApp('pglite');
 let exported: Set<string>;
 
 beforeAll(async () => {
-  t = await createTestApp('pglite');
   exported = queryableNames((await t.app.inject({ method: 'GET', url: '/metrics' })).body);
-});
-afterAll(async () => {
-  await t?.close();
 });
 
 describe('the Grafana dashboard', () => {

@@ -3,23 +3,16 @@
  * threshold, API requests get 503 problem+json with Retry-After and are counted; health and
  * metrics routes still answer.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestApp, problemOf, type TestApp } from '../helpers/app.js';
+import { describe, expect, it } from 'vitest';
+import { problemOf, useTestApp } from '../helpers/app.js';
 import { sampleValue } from '../helpers/prometheus.js';
 
 const THRESHOLD_MS = 50;
 
-let t: TestApp;
-
-beforeAll(async () => {
-  t = await createTestApp('pglite', {
-    config: {
-      loadShedding: { maxEventLoopDelayMs: THRESHOLD_MS, sampleIntervalMs: 100, retryAfterSeconds: 7 },
-    },
-  });
-});
-afterAll(async () => {
-  await t?.close();
+const t = useTestApp('pglite', {
+  config: {
+    loadShedding: { maxEventLoopDelayMs: THRESHOLD_MS, sampleIntervalMs: 100, retryAfterSeconds: 7 },
+  },
 });
 
 /**

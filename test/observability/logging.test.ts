@@ -3,22 +3,15 @@
  * `x-request-id` (or generated) on every line of a request and echoed in the response, and no
  * secret (password, token, authorization header) anywhere in the output.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { loggerOptions } from '../../src/http/logging.js';
-import { bearer, createTestApp, type TestApp } from '../helpers/app.js';
+import { bearer, useTestApp } from '../helpers/app.js';
 
 const lines: string[] = [];
 const stream = { write: (line: string) => void lines.push(line) };
 const records = () => lines.map((line) => JSON.parse(line) as Record<string, unknown>);
 
-let t: TestApp;
-
-beforeAll(async () => {
-  t = await createTestApp('pglite', { logger: loggerOptions('info', stream) });
-});
-afterAll(async () => {
-  await t?.close();
-});
+const t = useTestApp('pglite', { logger: loggerOptions('info', stream) });
 
 describe('logs', () => {
   it('carry the caller x-request-id on every line of the request and echo it in the response', async () => {

@@ -2,8 +2,8 @@
  * `/metrics` on a real app and database: the scrape is valid for promtool, claims and redemptions
  * are counted by strategy and outcome, HTTP series use route templates, stock is reported.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bearer, createCampaign, createTestApp, type TestApp } from '../helpers/app.js';
+import { describe, expect, it } from 'vitest';
+import { bearer, createCampaign, createTestApp, useTestApp } from '../helpers/app.js';
 import { parseSamples, promtoolProblems, sampleValue } from '../helpers/prometheus.js';
 
 /**
@@ -16,14 +16,7 @@ const THIRD_PARTY_LINT = [
   'nodejs_active_resources_total non-counter metrics should not have "_total" suffix',
 ];
 
-let t: TestApp;
-
-beforeAll(async () => {
-  t = await createTestApp('postgres');
-});
-afterAll(async () => {
-  await t?.close();
-});
+const t = useTestApp('postgres');
 
 async function scrape(): Promise<string> {
   const response = await t.app.inject({ method: 'GET', url: '/metrics' });

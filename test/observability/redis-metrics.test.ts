@@ -7,7 +7,7 @@ import { waitForDrain } from '../../src/gate/drain.js';
 import { StreamWorker } from '../../src/gate/worker.js';
 import { bearer, createCampaign, createTestApp, type TestApp } from '../helpers/app.js';
 import { sampleValue } from '../helpers/prometheus.js';
-import { dropPrefix, testRedisConfig } from '../helpers/redis.js';
+import { dropPrefix, testRedisConfig } from '../support/redis.js';
 
 let t: TestApp;
 

@@ -7,8 +7,8 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TEST_JWT_SECRET } from '../helpers/app.js';
-import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 import { sampleValue } from '../helpers/prometheus.js';
+import { createTestDatabase, type TestDatabase } from '../support/database.js';
 
 const MAIN = new URL('../../src/main.ts', import.meta.url).pathname;
 

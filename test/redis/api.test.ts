@@ -8,7 +8,7 @@ import { waitForDrain } from '../../src/gate/drain.js';
 import { insertDeadLetter } from '../../src/gate/persist.js';
 import { StreamWorker } from '../../src/gate/worker.js';
 import { bearer, createCampaign, createTestApp, problemOf, type TestApp } from '../helpers/app.js';
-import { dropPrefix, testRedisConfig } from '../helpers/redis.js';
+import { dropPrefix, testRedisConfig } from '../support/redis.js';
 
 describe('redis-gate over HTTP', () => {
   let t: TestApp;

@@ -3,7 +3,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../src/config.js';
 import { openRedis, type RedisConnection } from '../../src/redis/connection.js';
 import { MUTEX_SCRIPTS, releaseLock } from '../../src/redis/mutex.js';
-import { testRedisConfig } from '../helpers/redis.js';
+import { testRedisConfig } from '../support/redis.js';
 
 const sha1 = (text: string) => createHash('sha1').update(text).digest('hex');
 

@@ -7,10 +7,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitForDrain } from '../../src/gate/drain.js';
 import { reconcile } from '../../src/gate/reconcile.js';
 import { bearer, createCampaign, createTestApp, problemOf, type TestApp } from '../helpers/app.js';
-import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 import { createGateBench, type GateBench, missingCoupons, waitUntil } from '../helpers/gate.js';
-import { testRedisConfig } from '../helpers/redis.js';
 import { type RedisServer, startRedisServer } from '../helpers/redis-server.js';
+import { createTestDatabase, type TestDatabase } from '../support/database.js';
+import { testRedisConfig } from '../support/redis.js';
 
 describe('redis faults', () => {
   let database: TestDatabase;

@@ -6,9 +6,9 @@ import { CampaignService } from '../../src/campaigns/service.js';
 import { ConfigError, loadConfig } from '../../src/config.js';
 import type { Db } from '../../src/db/client.js';
 import type { RedisConnection } from '../../src/redis/connection.js';
-import { campaignInput } from '../helpers/campaigns.js';
-import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
-import { dropPrefix, openTestRedis, testRedisConfig } from '../helpers/redis.js';
+import { campaignInput } from '../support/campaigns.js';
+import { createTestDatabase, type TestDatabase } from '../support/database.js';
+import { dropPrefix, openTestRedis, testRedisConfig } from '../support/redis.js';
 
 describe('redis-lock', () => {
   let database: TestDatabase;

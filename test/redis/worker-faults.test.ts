@@ -14,9 +14,9 @@ import { ackClaimsArgs, GATE_SCRIPTS, WORKER_GROUP } from '../../src/gate/script
 import { decodeStreamEntry } from '../../src/gate/stream-entry.js';
 import { runScript } from '../../src/redis/scripts.js';
 import { TEST_JWT_SECRET } from '../helpers/app.js';
-import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 import { createGateBench, type GateBench, missingCoupons, waitUntil } from '../helpers/gate.js';
-import { dropPrefix, testRedisConfig } from '../helpers/redis.js';
+import { createTestDatabase, type TestDatabase } from '../support/database.js';
+import { dropPrefix, testRedisConfig } from '../support/redis.js';
 
 describe('worker faults', () => {
   let database: TestDatabase;

@@ -7,8 +7,8 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SimulationReport } from '../../src/simulate/report.js';
-import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
-import { dropPrefix, openTestRedis, testRedisConfig } from '../helpers/redis.js';
+import { createTestDatabase, type TestDatabase } from '../support/database.js';
+import { dropPrefix, openTestRedis, testRedisConfig } from '../support/redis.js';
 
 const run = promisify(execFile);
 const MAIN = new URL('../../src/main.ts', import.meta.url).pathname;

@@ -7,7 +7,7 @@ import type { SimulationReport } from '../../src/simulate/report.js';
 import { type SimulateOptions, simulate } from '../../src/simulate/simulate.js';
 import type { SimulationTarget } from '../../src/simulate/target.js';
 import { testConfig } from '../helpers/app.js';
-import { createTestDatabase, type ENGINES } from '../helpers/database.js';
+import { createTestDatabase, type ENGINES } from '../support/database.js';
 
 export const SMALL: SimulateOptions = {
   users: 300,

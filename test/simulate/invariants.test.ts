@@ -9,8 +9,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CampaignService } from '../../src/campaigns/service.js';
 import { DbAtomicStrategy } from '../../src/issuance/strategies/db-atomic.js';
 import { findViolations, readDatabaseTruth, summarizeFigures } from '../../src/simulate/invariants.js';
-import { campaignInput } from '../helpers/campaigns.js';
-import { createTestDatabase, ENGINES, type TestDatabase } from '../helpers/database.js';
+import { campaignInput } from '../support/campaigns.js';
+import { createTestDatabase, ENGINES, type TestDatabase } from '../support/database.js';
 
 describe.each(ENGINES)('the invariant checker on real rows (%s)', (engine) => {
   let database: TestDatabase;

@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { remoteTarget } from '../../src/simulate/target.js';
-import { ENGINES } from '../helpers/database.js';
+import { ENGINES } from '../support/database.js';
 import { expectConsistent, SMALL, simulateOn } from './helpers.js';
 
 /**
