@@ -6,63 +6,30 @@
  * crash in between leaves it both queued and dead-lettered (persisted once, reported once by
  * reconcile until the row is deleted by a second retry), never lost.
  */
-import { sql } from 'drizzle-orm';
-import { asDateOrNull, type Db, queryRows } from '../db/client.js';
+import { asc, eq, getTableColumns } from 'drizzle-orm';
+import type { Db } from '../db/client.js';
+import { deadLetters } from '../db/schema.js';
 import type { RedisConnection } from '../redis/connection.js';
 import { runScript } from '../redis/scripts.js';
 import type { GateLoader } from './loader.js';
 import { GATE_SCRIPTS, requeueClaimArgs } from './scripts.js';
 
-export interface DeadLetter {
-  id: string;
-  claimId: string | null;
-  campaignId: string;
-  userId: string | null;
-  userSlot: number | null;
-  admittedAt: Date | null;
-  position: number | null;
-  deliveries: number;
-  error: string;
-  createdAt: Date;
-}
+/** A dead letter as listed: its row without the raw stream entry (`entryId`, `fields`). */
+export type DeadLetter = Omit<typeof deadLetters.$inferSelect, 'entryId' | 'fields'>;
 
-interface DeadLetterRow {
-  id: string;
-  claim_id: string | null;
-  campaign_id: string;
-  user_id: string | null;
-  user_slot: number | null;
-  admitted_at: string | Date | null;
-  position: number | null;
-  deliveries: number;
-  error: string;
-  created_at: string | Date;
-}
+const { entryId: _entryId, fields: _fields, ...LISTED_COLUMNS } = getTableColumns(deadLetters);
 
 /** Dead letters, oldest first; of one campaign when `campaignId` is given. */
 export async function listDeadLetters(
   db: Db,
   options: { campaignId?: string | undefined; limit?: number } = {},
 ): Promise<DeadLetter[]> {
-  const rows = await queryRows<DeadLetterRow>(
-    db,
-    sql`SELECT id, claim_id, campaign_id, user_id, user_slot, admitted_at, position, deliveries, error, created_at
-        FROM dead_letters
-        WHERE ${options.campaignId ?? null}::uuid IS NULL OR campaign_id = ${options.campaignId ?? null}::uuid
-        ORDER BY created_at, id LIMIT ${options.limit ?? 1000}`,
-  );
-  return rows.map((row) => ({
-    id: row.id,
-    claimId: row.claim_id,
-    campaignId: row.campaign_id,
-    userId: row.user_id,
-    userSlot: row.user_slot,
-    admittedAt: asDateOrNull(row.admitted_at),
-    position: row.position,
-    deliveries: row.deliveries,
-    error: row.error,
-    createdAt: asDateOrNull(row.created_at)!,
-  }));
+  return db
+    .select(LISTED_COLUMNS)
+    .from(deadLetters)
+    .where(options.campaignId === undefined ? undefined : eq(deadLetters.campaignId, options.campaignId))
+    .orderBy(asc(deadLetters.createdAt), asc(deadLetters.id))
+    .limit(options.limit ?? 1000);
 }
 
 /**
@@ -101,7 +68,7 @@ export async function retryDeadLetters(
       skipped.push(letter.id);
       continue;
     }
-    await queryRows(db, sql`DELETE FROM dead_letters WHERE id = ${letter.id}`);
+    await db.delete(deadLetters).where(eq(deadLetters.id, letter.id));
     requeued.push(letter.id);
   }
   return { requeued, skipped };

@@ -11,8 +11,9 @@
  * died mid-flight (process killed) is taken over after {@link ABANDONED_AFTER_SECONDS}.
  */
 import { createHash } from 'node:crypto';
-import { sql } from 'drizzle-orm';
+import { and, eq, isNull, sql } from 'drizzle-orm';
 import { type Db, queryRows } from '../db/client.js';
+import { idempotencyKeys } from '../db/schema.js';
 import { DomainError } from '../errors.js';
 
 /** Stripe keeps keys for 24 h; a key older than this is free to be used again. */
@@ -87,42 +88,42 @@ async function acquireKey(db: Db, scope: IdempotencyScope, requestHash: string):
   return rows.length === 1;
 }
 
+/** The row of this principal's key. */
+const keyOf = (scope: IdempotencyScope) =>
+  and(eq(idempotencyKeys.principal, scope.principal), eq(idempotencyKeys.key, scope.key));
+
 async function existingResponse(
   db: Db,
   scope: IdempotencyScope,
   requestHash: string,
 ): Promise<StoredResponse> {
-  const rows = await queryRows<{
-    request_hash: string;
-    response_status: number | null;
-    response_body: unknown;
-  }>(
-    db,
-    sql`SELECT request_hash, response_status, response_body FROM idempotency_keys
-        WHERE principal = ${scope.principal} AND key = ${scope.key}`,
-  );
-  const row = rows[0];
+  const [row] = await db
+    .select({
+      requestHash: idempotencyKeys.requestHash,
+      responseStatus: idempotencyKeys.responseStatus,
+      responseBody: idempotencyKeys.responseBody,
+    })
+    .from(idempotencyKeys)
+    .where(keyOf(scope));
   // Released between our insert attempt and this read (the first request failed): ask for a retry.
   if (!row)
     throw new DomainError('idempotency-key-in-use', 'the first request with this key just failed; retry');
-  if (row.request_hash !== requestHash) {
+  if (row.requestHash !== requestHash) {
     throw new DomainError('idempotency-key-reused', 'this Idempotency-Key was used with a different request');
   }
-  if (row.response_status === null) throw new DomainError('idempotency-key-in-use');
-  return { status: row.response_status, body: row.response_body };
+  if (row.responseStatus === null) throw new DomainError('idempotency-key-in-use');
+  return { status: row.responseStatus, body: row.responseBody };
 }
 
 async function storeResponse(db: Db, scope: IdempotencyScope, response: StoredResponse): Promise<void> {
-  await db.execute(
-    sql`UPDATE idempotency_keys SET response_status = ${response.status}, response_body = ${JSON.stringify(response.body)}::jsonb
-        WHERE principal = ${scope.principal} AND key = ${scope.key}`,
-  );
+  await db
+    .update(idempotencyKeys)
+    .set({ responseStatus: response.status, responseBody: response.body ?? null })
+    .where(keyOf(scope));
 }
 
 async function releaseKey(db: Db, scope: IdempotencyScope): Promise<void> {
-  await db.execute(
-    sql`DELETE FROM idempotency_keys WHERE principal = ${scope.principal} AND key = ${scope.key} AND response_status IS NULL`,
-  );
+  await db.delete(idempotencyKeys).where(and(keyOf(scope), isNull(idempotencyKeys.responseStatus)));
 }
 
 /**
