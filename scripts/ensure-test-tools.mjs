@@ -1,31 +1,20 @@
-// Runs before `npm test`: makes sure the external tools the suite uses are installed.
-// promtool (Debian package `prometheus`) checks a real /metrics scrape. On a fresh machine where we
-// are root and apt-get exists (this project's machines), it is installed; otherwise we stop with
-// the command to run. PostgreSQL and Redis are servers, not installed here: tests fail when they
-// cannot reach them.
+// Runs before `npm test`: checks that the external tools the suite uses are installed, and stops
+// with the exact command to install them when one is missing (it never installs anything itself;
+// `.ci/run` does). promtool (Debian package `prometheus`) checks a real /metrics scrape.
+// PostgreSQL and Redis are servers, not tools: tests fail when they cannot reach them.
 import { spawnSync } from 'node:child_process';
 
 const has = (command, args) => spawnSync(command, args, { stdio: 'ignore' }).status === 0;
 
-if (!has('promtool', ['--version'])) {
-  const root = typeof process.getuid === 'function' && process.getuid() === 0;
-  if (!root || !has('apt-get', ['--version'])) {
-    console.error(
-      'promtool is missing: install the Debian package prometheus (apt-get install -y prometheus)',
-    );
-    process.exit(1);
-  }
-  console.error('pretest: installing promtool (Debian package prometheus) for the metrics test');
-  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-  for (const args of [
-    ['update', '-qq'],
-    ['install', '-y', '-qq', '--no-install-recommends', 'prometheus'],
-  ]) {
-    const result = spawnSync('apt-get', args, { stdio: 'inherit', env });
-    if (result.status !== 0) process.exit(result.status ?? 1);
-  }
-  if (!has('promtool', ['--version'])) {
-    console.error('promtool is still missing after installing prometheus');
-    process.exit(1);
-  }
+/** [command, its version flag, the Debian package that provides it] */
+const TOOLS = [['promtool', '--version', 'prometheus']];
+
+const missing = TOOLS.filter(([command, flag]) => !has(command, [flag]));
+if (missing.length > 0) {
+  const packages = missing.map(([, , pkg]) => pkg).join(' ');
+  console.error(
+    `missing for the test suite: ${missing.map(([command]) => command).join(', ')}\n` +
+      `install with: apt-get install -y --no-install-recommends ${packages}`,
+  );
+  process.exit(1);
 }
