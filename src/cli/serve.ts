@@ -14,7 +14,7 @@ import { type Command, InvalidArgumentError } from 'commander';
 import { pino } from 'pino';
 import { buildApp } from '../app/build-app.js';
 import { openRuntime } from '../app/runtime.js';
-import { onShutdownSignal, startServer } from '../app/server.js';
+import { checkListen, onShutdownSignal, startServer } from '../app/server.js';
 import { ArchiveScheduler } from '../archive/scheduler.js';
 import { resumeCodeJobs } from '../codes/jobs.js';
 import { type Config, ConfigError, loadConfig } from '../config.js';
@@ -40,6 +40,7 @@ export function registerServe(program: Command): void {
       const config = loadConfig();
       const workers = workerCount(options.workers, config);
       if (workers > 1 && cluster.isPrimary) {
+        await checkListen(config.host, config.port);
         runPrimary(workers, config);
         return;
       }
@@ -100,17 +101,14 @@ function runPrimary(workers: number, config: Config): void {
     });
   };
   const stopAll = (exitCode: number) => {
+    if (stopping) return;
     stopping = true;
-    const alive = Object.values(cluster.workers ?? {}).filter((worker) => worker && !worker.isDead());
-    if (alive.length === 0) process.exit(exitCode);
-    let remaining = alive.length;
-    for (const worker of alive) {
-      worker?.once('exit', () => {
-        remaining -= 1;
-        if (remaining === 0) process.exit(exitCode);
-      });
-      worker?.process.kill('SIGTERM');
-    }
+    const workers = () => Object.values(cluster.workers ?? {}).filter((worker) => worker !== undefined);
+    for (const worker of workers()) if (!worker.isDead()) worker.process.kill('SIGTERM');
+    // Polled rather than awaited per worker: a worker may have exited before we listen for it.
+    setInterval(() => {
+      if (workers().every((worker) => worker.isDead())) process.exit(exitCode);
+    }, 100);
   };
   for (let i = 0; i < workers; i++) fork();
   log.info({ workers, pid: process.pid }, 'stampede cluster primary started');
@@ -121,6 +119,7 @@ function runPrimary(workers: number, config: Config): void {
 }
 
 async function serveOneProcess(config: Config): Promise<void> {
+  if (cluster.isPrimary) await checkListen(config.host, config.port);
   const runtime = await openRuntime(config);
   try {
     const app = await buildApp({

@@ -6,22 +6,15 @@
  * Without `--url` Stampede runs in this process on 127.0.0.1 (ephemeral port) with a fresh
  * in-memory PGlite, or on DATABASE_URL's PostgreSQL where it only adds a campaign.
  */
-import { type Command, InvalidArgumentError, Option } from 'commander';
+import { type Command, Option } from 'commander';
 import { startInProcessTarget } from '../app/simulation-target.js';
 import { loadConfig, STRATEGIES, type StrategyName } from '../config.js';
 import { redisConfigured } from '../redis/connection.js';
 import { formatReport, type SimulationReport } from '../simulate/report.js';
 import { randomSeed, SIMULATE_DEFAULTS, simulate } from '../simulate/simulate.js';
 import { remoteTarget, type SimulationTarget } from '../simulate/target.js';
+import { integer } from './options.js';
 import { type Progress, progressBar } from './progress.js';
-
-const integer = (min: number, max: number) => (value: string) => {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < min || n > max) {
-    throw new InvalidArgumentError(`must be an integer from ${min} to ${max}`);
-  }
-  return n;
-};
 
 interface SimulateCliOptions {
   users: number;

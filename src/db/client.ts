@@ -40,6 +40,9 @@ export interface DatabaseOptions {
   statementTimeoutMs?: number;
 }
 
+/** Longest wait for a new PostgreSQL connection, ms. */
+const CONNECT_TIMEOUT_MS = 10_000;
+
 /** Opens a database; the caller owns it and must `close()` it. */
 export async function openDatabase(options: DatabaseOptions): Promise<Database> {
   if (options.url) {
@@ -47,6 +50,8 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
       connectionString: options.url,
       max: options.poolSize ?? 20,
       statement_timeout: options.statementTimeoutMs ?? 5000,
+      // Without it a connection to an address that drops packets waits for the OS (minutes).
+      connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
       application_name: 'stampede',
     });
     // An idle client that errors (server restart) must not crash the process: the pool drops it.
