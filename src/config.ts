@@ -108,6 +108,24 @@ export const ConfigSchema = Type.Object({
   jwtSecret: Type.Optional(
     env('JWT_SECRET', Type.String({ minLength: 32, description: 'HS256 secret, at least 32 characters' })),
   ),
+  /** The first admin, created by `serve` on a database without one (src/auth/setup.ts). */
+  firstAdmin: Type.Object({
+    email: env(
+      'STAMPEDE_ADMIN_EMAIL',
+      Type.Optional(
+        Type.String({
+          format: 'email',
+          description: 'email of the first admin, created at start when no admin exists (with the password)',
+        }),
+      ),
+    ),
+    password: env(
+      'STAMPEDE_ADMIN_PASSWORD',
+      Type.Optional(
+        Type.String({ minLength: 8, description: 'password of the first admin, at least 8 characters' }),
+      ),
+    ),
+  }),
   jwtTtlSeconds: env(
     'JWT_TTL_SECONDS',
     Type.Integer({ minimum: 60, default: 3600, description: 'access token lifetime, s' }),
@@ -381,7 +399,9 @@ export function loadConfig(
     const setting = SETTINGS.find(({ path }) => `/${path.join('/')}` === firstError.instancePath);
     const variable = setting?.name ?? 'environment';
     const given = environment[variable];
-    const shown = given ? ` (got ${JSON.stringify(variable.includes('SECRET') ? '<redacted>' : given)})` : '';
+    const shown = given
+      ? ` (got ${JSON.stringify(/SECRET|PASSWORD/.test(variable) ? '<redacted>' : given)})`
+      : '';
     const message = setting?.schema.anyOf
       ? `must be one of ${setting.schema.anyOf.map((s) => s.const).join(', ')}`
       : firstError.message;
@@ -411,6 +431,13 @@ function objectAt(root: Record<string, unknown>, path: string[]): Record<string,
 function checkCombinations(config: Config, options: { requireJwtSecret?: boolean }): void {
   if (config.databaseUrl && !config.jwtSecret && options.requireJwtSecret !== false) {
     throw new ConfigError('JWT_SECRET', 'is required when DATABASE_URL is set (at least 32 characters)');
+  }
+  const { email, password } = config.firstAdmin;
+  if ((email === undefined) !== (password === undefined)) {
+    throw new ConfigError(
+      email === undefined ? 'STAMPEDE_ADMIN_EMAIL' : 'STAMPEDE_ADMIN_PASSWORD',
+      'set both STAMPEDE_ADMIN_EMAIL and STAMPEDE_ADMIN_PASSWORD, or neither',
+    );
   }
   if (config.redis.url && config.redis.clusterNodes) {
     throw new ConfigError('REDIS_CLUSTER_NODES', 'set either REDIS_URL or REDIS_CLUSTER_NODES, not both');

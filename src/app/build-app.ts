@@ -13,6 +13,7 @@ import fastifySwaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { archiveRoutes } from '../archive/routes.js';
 import { authRoutes } from '../auth/routes.js';
+import { userRoutes } from '../auth/users-routes.js';
 import { CampaignCache } from '../campaigns/cache.js';
 import { redisCampaignCacheStore } from '../campaigns/redis-cache-store.js';
 import { activeCampaignStock, findCampaign } from '../campaigns/repository.js';
@@ -153,6 +154,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const { db } = database;
   await app.register(healthRoutes, { readinessChecks });
   await app.register(authRoutes, { db, ttlSeconds: config.jwtTtlSeconds });
+  await app.register(userRoutes, { db, jwtSecret: config.jwtSecret });
   await app.register(campaignRoutes, { campaigns, campaignCache });
   await app.register(campaignRestoreRoute, { campaigns, archiveAfterSeconds: config.archiveAfterSeconds });
   await app.register(claimRoutes, { db, issuance, claimRateLimit: config.claimRateLimit });

@@ -16,6 +16,7 @@ import { buildApp } from '../app/build-app.js';
 import { openRuntime } from '../app/runtime.js';
 import { checkListen, onShutdownSignal, startServer } from '../app/server.js';
 import { ArchiveScheduler } from '../archive/scheduler.js';
+import { prepareFirstAdmin } from '../auth/setup.js';
 import { resumeCodeJobs } from '../codes/jobs.js';
 import { type Config, ConfigError, loadConfig } from '../config.js';
 import { startInProcessWorker } from '../gate/in-process.js';
@@ -163,6 +164,18 @@ async function serveOneProcess(config: Config): Promise<void> {
       },
       'stampede is serving',
     );
+    // Every cluster worker checks (any may be first), only the first one announces.
+    const firstRun = await prepareFirstAdmin(db, runtime.config);
+    const announces = !cluster.isWorker || cluster.worker?.id === 1;
+    if (firstRun.state === 'created') {
+      app.log.info({ admin: firstRun.admin.email }, 'created the first admin from STAMPEDE_ADMIN_EMAIL');
+    } else if (firstRun.state === 'needed' && announces) {
+      const link = `${server.url}/console/setup?token=${firstRun.token}`;
+      app.log.warn(
+        { setupUrl: link, setupToken: firstRun.token },
+        `no admin yet: open ${link} or POST /v1/setup {"token":"${firstRun.token}","email":…,"password":…}`,
+      );
+    }
     const purge = setInterval(() => {
       purgeExpiredKeys(db).catch((err) => app.log.warn({ err }, 'idempotency key purge failed'));
     }, PURGE_INTERVAL_MS).unref();
