@@ -29,7 +29,7 @@ export function registerCodes(program: Command): void {
         charset?: string;
         prefix?: string;
       }) => {
-        const runtime = await openRuntime(loadConfig());
+        const runtime = await openRuntime(loadConfig(), { command: 'codes generate' });
         try {
           const request = { campaignId: flags.campaign, count: flags.count, options: codeOptions(flags) };
           await checkGenerateRequest(runtime.database.db, request);

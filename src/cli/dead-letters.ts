@@ -20,7 +20,7 @@ export function registerDeadLetters(program: Command): void {
     .option('--campaign <id>', 'only this campaign', uuid)
     .option('--limit <n>', 'at most this many', integer(1, 100_000), 100)
     .action(async (options: { campaign?: string; limit: number }) => {
-      const runtime = await openRuntime(loadConfig());
+      const runtime = await openRuntime(loadConfig(), { command: 'dead-letters list' });
       try {
         const letters = await listDeadLetters(runtime.database.db, {
           campaignId: options.campaign,
@@ -52,7 +52,7 @@ export function registerDeadLetters(program: Command): void {
       if (!options.campaign && !options.id && !options.all)
         program.error('error: give --campaign, --id or --all');
       const config = loadConfig();
-      const runtime = await openRuntime(config);
+      const runtime = await openRuntime(config, { command: 'dead-letters retry' });
       try {
         const redis = await connectRedis(config.redis, 'cli');
         try {

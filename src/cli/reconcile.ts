@@ -22,7 +22,7 @@ export function registerReconcile(program: Command): void {
     )
     .action(async (options: { campaign?: string[] }) => {
       const config = loadConfig();
-      const runtime = await openRuntime(config);
+      const runtime = await openRuntime(config, { command: 'reconcile' });
       try {
         for (const id of options.campaign ?? []) {
           if (!(await campaignRowExists(runtime.database.db, id)))

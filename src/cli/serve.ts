@@ -13,12 +13,13 @@ import { availableParallelism } from 'node:os';
 import { type Command, InvalidArgumentError } from 'commander';
 import { pino } from 'pino';
 import { buildApp } from '../app/build-app.js';
-import { openRuntime } from '../app/runtime.js';
+import { checkRelaySocket, openRuntime } from '../app/runtime.js';
 import { checkListen, onShutdownSignal, startServer } from '../app/server.js';
 import { ArchiveScheduler } from '../archive/scheduler.js';
 import { prepareFirstAdmin } from '../auth/setup.js';
 import { resumeCodeJobs } from '../codes/jobs.js';
 import { type Config, ConfigError, loadConfig } from '../config.js';
+import { type Relay, startRelay } from '../db/relay.js';
 import { startInProcessWorker } from '../gate/in-process.js';
 import { loggerOptions } from '../http/logging.js';
 import { purgeExpiredKeys } from '../idempotency/store.js';
@@ -121,8 +122,16 @@ function runPrimary(workers: number, config: Config): void {
 
 async function serveOneProcess(config: Config): Promise<void> {
   if (cluster.isPrimary) await checkListen(config.host, config.port);
-  const runtime = await openRuntime(config);
+  if (!config.databaseUrl) checkRelaySocket(config.dataDir);
+  const runtime = await openRuntime(config, { command: 'serve' });
+  let relay: Relay | undefined;
   try {
+    // Embedded: other commands (users add, codes generate, ...) reach this database through it.
+    const { pglite } = runtime.database;
+    if (runtime.dataDirLock && pglite) {
+      relay = await startRelay(pglite, runtime.dataDirLock.dir);
+      runtime.dataDirLock.advertise(relay.socket);
+    }
     const app = await buildApp({
       config: runtime.config,
       database: runtime.database,
@@ -186,11 +195,13 @@ async function serveOneProcess(config: Config): Promise<void> {
       clearInterval(resumeTimer);
       await server.close();
       await worker?.stop();
+      await relay?.close();
       await runtime.close();
       // A cluster worker's IPC channel to the primary would keep it alive forever.
       if (cluster.isWorker) process.exit(0);
     });
   } catch (error) {
+    await relay?.close();
     await runtime.close();
     throw error;
   }

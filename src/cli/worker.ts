@@ -19,7 +19,7 @@ export function registerWorker(program: Command): void {
     .action(async (options: { concurrency: number }) => {
       const config = loadConfig();
       const logger = pino({ level: config.logLevel });
-      const runtime = await openRuntime(config);
+      const runtime = await openRuntime(config, { command: 'worker' });
       let redis: ReturnType<typeof openRedis>;
       try {
         redis = openRedis(config.redis, 'worker');

@@ -24,6 +24,8 @@ export interface Database {
   engine: Engine;
   /** The node-postgres pool (PostgreSQL only), for work that needs one dedicated connection. */
   pool: pg.Pool | undefined;
+  /** The PGlite instance when this process runs the embedded database itself. */
+  pglite?: PGlite | undefined;
   /** Throws when the database does not answer `SELECT 1`. */
   ping(): Promise<void>;
   close(): Promise<void>;
@@ -74,10 +76,31 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
     db,
     engine: 'pglite',
     pool: undefined,
+    pglite: client,
     ping: async () => {
       await client.query('SELECT 1');
     },
     close: () => client.close(),
+  };
+}
+
+/**
+ * Opens the embedded database of `dataDir` through the relay socket of the server that holds it
+ * (src/db/relay.ts): node-postgres on the Unix socket `<dataDir>/.s.PGSQL.5432`, a few
+ * connections, no statement timeout (the relay's start-up ignores session parameters).
+ */
+export async function openRelayDatabase(dataDir: string): Promise<Database> {
+  const pool = new pg.Pool({ host: dataDir, port: 5432, user: 'postgres', database: 'postgres', max: 4 });
+  pool.on('error', () => {});
+  const db = drizzleNodePg({ client: pool, schema }) as unknown as Db;
+  return {
+    db,
+    engine: 'pglite',
+    pool: undefined,
+    ping: async () => {
+      await pool.query('SELECT 1');
+    },
+    close: () => pool.end(),
   };
 }
 
