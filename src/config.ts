@@ -187,7 +187,8 @@ export const ConfigSchema = Type.Object({
       'CAMPAIGN_CACHE_ENABLED',
       Type.Boolean({
         default: true,
-        description: 'two-level campaign cache (in-process, then Redis); used only when Redis is configured',
+        description:
+          'campaign cache: in-process, then Redis when configured (without Redis, kept fresh by LISTEN/NOTIFY); claims it can refuse never reach the database',
       }),
     ),
     l1TtlMs: env(

@@ -15,6 +15,7 @@ import { archiveRoutes } from '../archive/routes.js';
 import { authRoutes } from '../auth/routes.js';
 import { userRoutes } from '../auth/users-routes.js';
 import { CampaignCache } from '../campaigns/cache.js';
+import { databaseCampaignCacheStore } from '../campaigns/database-cache-store.js';
 import { redisCampaignCacheStore } from '../campaigns/redis-cache-store.js';
 import { activeCampaignStock, findCampaign } from '../campaigns/repository.js';
 import { campaignRestoreRoute, campaignRoutes } from '../campaigns/routes.js';
@@ -155,7 +156,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(healthRoutes, { readinessChecks });
   await app.register(authRoutes, { db, ttlSeconds: config.jwtTtlSeconds });
   await app.register(userRoutes, { db, jwtSecret: config.jwtSecret });
-  await app.register(campaignRoutes, { campaigns, campaignCache });
+  // Reads come from the cache only with Redis (seed 003's two levels); without it they stay exact
+  // (the cache still refuses claims).
+  await app.register(campaignRoutes, { campaigns, campaignCache: redis ? campaignCache : undefined });
   await app.register(campaignRestoreRoute, { campaigns, archiveAfterSeconds: config.archiveAfterSeconds });
   await app.register(claimRoutes, { db, issuance, claimRateLimit: config.claimRateLimit });
   await app.register(couponRoutes, { db });
@@ -177,10 +180,14 @@ async function openCampaignCache(
   campaigns: CampaignService,
   redis: RedisConnection | undefined,
 ): Promise<CampaignCache | undefined> {
-  if (!redis || !config.campaignCache.enabled) return undefined;
+  if (!config.campaignCache.enabled) return undefined;
+  // Without Redis: no shared level 2, announcements by LISTEN/NOTIFY (or locally when embedded).
+  const store = redis
+    ? redisCampaignCacheStore(redis)
+    : databaseCampaignCacheStore(database, (err) => app.log.warn({ err }, 'campaign cache: LISTEN failed'));
   const cache = new CampaignCache({
     load: (id) => findCampaign(database.db, id),
-    store: redisCampaignCacheStore(redis),
+    store,
     l1TtlMs: config.campaignCache.l1TtlMs,
     l2TtlSeconds: config.campaignCache.l2TtlSeconds,
     l1MaxEntries: config.campaignCache.l1MaxEntries,

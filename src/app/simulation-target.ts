@@ -13,6 +13,7 @@ import { runMigrations } from '../db/migrate.js';
 import { waitForDrain } from '../gate/drain.js';
 import { startInProcessWorker } from '../gate/in-process.js';
 import type { IssuanceStrategy } from '../issuance/strategies/types.js';
+import { readDatabaseTruth } from '../simulate/invariants.js';
 import type { SimulationTarget } from '../simulate/target.js';
 import { buildApp } from './build-app.js';
 import { startServer } from './server.js';
@@ -81,7 +82,7 @@ export async function startInProcessTarget(options: InProcessOptions): Promise<S
       token: app.tokens.sign({ sub: SIMULATOR_SUBJECT, role: 'admin' }),
       engine: database.engine,
       strategy: options.strategy,
-      db: database.db,
+      readTruth: (campaignId, acknowledgedIds) => readDatabaseTruth(database.db, campaignId, acknowledgedIds),
       waitForSettled: settle,
       close: async () => {
         try {

@@ -7,7 +7,7 @@
  * in-memory PGlite, or on DATABASE_URL's PostgreSQL where it only adds a campaign.
  */
 import { type Command, Option } from 'commander';
-import { startInProcessTarget } from '../app/simulation-target.js';
+import { startThreadedTarget } from '../app/simulation-thread.js';
 import { loadConfig, STRATEGIES, type StrategyName } from '../config.js';
 import { redisConfigured } from '../redis/connection.js';
 import { formatReport, type SimulationReport } from '../simulate/report.js';
@@ -85,7 +85,7 @@ export function registerSimulate(program: Command): void {
 
       const target: SimulationTarget = options.url
         ? remoteTarget(options.url, options.token!)
-        : await startInProcessTarget({ config, strategy, databaseUrl: config.databaseUrl });
+        : await startThreadedTarget({ config, strategy, databaseUrl: config.databaseUrl });
       const progress = phaseProgress();
       let report: SimulationReport;
       try {
