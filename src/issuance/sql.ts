@@ -237,9 +237,10 @@ export async function issueBatch(
                    AND (c.ends_at IS NULL OR c.ends_at > now()) AS open
           FROM campaigns c WHERE c.id = ${campaignId} AND c.deleted_at IS NULL
         ), held AS (
-          SELECT user_id, count(*)::int AS n FROM coupons
-          WHERE campaign_id = ${campaignId} AND user_id IN (SELECT user_id FROM input)
-          GROUP BY user_id
+          -- One index probe per user (coupons_user_slot_unique), never a scan of the campaign's coupons.
+          SELECT u.user_id, (SELECT count(*)::int FROM coupons h
+                             WHERE h.user_id = u.user_id AND h.campaign_id = ${campaignId}) AS n
+          FROM (SELECT DISTINCT user_id FROM input) u
         ), slotted AS (
           SELECT i.claim_id, i.user_id, i.position, coalesce(h.n, 0) AS held,
                  coalesce(h.n, 0) + row_number() OVER (PARTITION BY i.user_id ORDER BY i.position) AS slot
