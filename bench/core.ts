@@ -86,6 +86,8 @@ interface Row {
   p99Ms: number;
   ratioToPgbench: number;
   ok: boolean;
+  /** What went wrong when `ok` is false: the simulate report's violations and answers by status. */
+  problem?: unknown;
 }
 
 const UPDATE_SQL = 'UPDATE bench_campaign SET issued = issued + 1 WHERE id = 1 AND issued < total;\n';
@@ -179,7 +181,15 @@ async function runSimulate(
   databaseUrl: string | undefined,
   claims: number,
 ): Promise<Omit<Row, 'ratioToPgbench'>> {
-  const config = { ...loadConfig({}), dbPoolSize: CONNECTIONS, logLevel: 'silent' as const };
+  // Without load shedding, as bench/run.ts: on this shared machine the event-loop delay of a busy
+  // moment would answer 503s that measure the neighbours, not the strategy.
+  const base = loadConfig({});
+  const config = {
+    ...base,
+    dbPoolSize: CONNECTIONS,
+    logLevel: 'silent' as const,
+    loadShedding: { ...base.loadShedding, maxEventLoopDelayMs: 0 },
+  };
   const target = await startInProcessTarget({ config, strategy, databaseUrl });
   try {
     const scenario = (users: number, seed: number) => ({
@@ -204,6 +214,15 @@ async function runSimulate(
       p50Ms: report.claims.latencyMs.p50,
       p99Ms: report.claims.latencyMs.p99,
       ok: report.ok && report.figures.issued === claims,
+      ...(report.ok && report.figures.issued === claims
+        ? {}
+        : {
+            problem: {
+              violations: report.violations,
+              byStatus: report.claims.byStatus,
+              issued: report.figures.issued,
+            },
+          }),
     };
   } finally {
     await target.close();

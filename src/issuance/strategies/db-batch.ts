@@ -68,13 +68,19 @@ export class DbBatchStrategy implements IssuanceStrategy {
   private async drain(campaignId: string, lane: Lane): Promise<void> {
     lane.busy = true;
     while (lane.waiting.length > 0) {
-      await this.admit(campaignId, lane.waiting.splice(0, this.options.maxBatch));
+      const batch = lane.waiting.splice(0, this.options.maxBatch);
+      try {
+        await this.admit(campaignId, batch);
+      } catch (error) {
+        // A bug, not a database answer: fail this batch's claims, keep the lane moving.
+        for (const waiting of batch) waiting.reject(error);
+      }
     }
     lane.busy = false;
     this.lanes.delete(campaignId);
   }
 
-  /** Decides one batch and settles each of its claims. Never throws. */
+  /** Decides one batch and settles each of its claims. */
   private async admit(campaignId: string, batch: Waiting[]): Promise<void> {
     let result: Awaited<ReturnType<typeof issueBatch>>;
     try {
