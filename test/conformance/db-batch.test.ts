@@ -3,10 +3,11 @@
  * stock, several claims of one user against the per-user limit), that a batch is one transaction,
  * that one bad claim does not fail the others, and two processes racing on one campaign.
  *
- * Claims sent in one synchronous loop form predictable batches: the first goes alone (nothing is
- * running), the others wait for it and go together as the second batch.
+ * Batches are predictable: claims sent in one synchronous loop form one batch (it starts at the end
+ * of the event-loop turn), and claims sent once that batch has started wait for the next one.
  */
 import { randomUUID } from 'node:crypto';
+import { setImmediate } from 'node:timers/promises';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CampaignService } from '../../src/campaigns/service.js';
@@ -56,9 +57,12 @@ describe.each(ENGINES)('db-batch on %s', (engine) => {
     const campaign = await campaigns.create(campaignInput({ totalQuantity: 4, perUserLimit: 2 }));
     const users = ['first', 'ann', 'ann', 'ann', 'bob', 'cat', 'bob', 'dan'];
     const claimIds = users.map(() => randomUUID());
-    const results = await Promise.allSettled(
-      users.map((userId, i) => strategy.claim({ campaignId: campaign.id, userId, claimId: claimIds[i]! })),
-    );
+    const claim = (i: number) =>
+      strategy.claim({ campaignId: campaign.id, userId: users[i]!, claimId: claimIds[i]! });
+    const first = claim(0);
+    // The first batch has started (its immediate ran before this one): the others wait for the next.
+    await setImmediate();
+    const results = await Promise.allSettled([first, ...users.slice(1).map((_, i) => claim(i + 1))]);
     // Batch 1: first (3 left). Batch 2 in order: ann, ann (1 left), ann over her limit, bob (0 left),
     // then cat, bob's second and dan find no stock.
     expect(results.map(outcomeOf)).toEqual([

@@ -3,8 +3,9 @@
  * process sends one claim statement at a time; the claims that arrive while it runs wait, in
  * arrival order, and the next statement admits up to `maxBatch` of them together
  * ({@link issueBatch}): one insert of their coupons, one `issued_count` bump, one durable commit.
- * No timer: a lone claim goes at once; under load, batches grow by themselves to what arrived
- * during the previous commit. The hot campaign row is then locked once per batch instead of once
+ * No timer: a batch starts at the end of the event-loop turn in which its first claim arrived
+ * (`setImmediate`), so a lone claim goes at once; under load, batches grow by themselves to what
+ * arrived during the previous commit. The hot campaign row is then locked once per batch instead of once
  * per claim (the idea behind AliSQL's inventory hint and group commit).
  *
  * Each claim gets its own answer after the commit that holds it: its coupon, or the rejection a
@@ -14,6 +15,7 @@
  * by db-atomic, in order, so one claim's error never fails the others.
  */
 
+import { setImmediate } from 'node:timers/promises';
 import { couponFromRow } from '../../coupons/model.js';
 import { type Db, pgError } from '../../db/client.js';
 import { DomainError } from '../../errors.js';
@@ -67,7 +69,12 @@ export class DbBatchStrategy implements IssuanceStrategy {
   /** Runs batches of the lane's claims, oldest first, until none is waiting. Never throws. */
   private async drain(campaignId: string, lane: Lane): Promise<void> {
     lane.busy = true;
-    while (lane.waiting.length > 0) {
+    for (;;) {
+      // Each batch starts at the end of an event-loop turn, once the requests read in that turn
+      // have queued their claims. Without this, on PGlite (which runs its statements on this
+      // thread) every batch would start at the first claim of a turn and hold it alone.
+      await setImmediate();
+      if (lane.waiting.length === 0) break;
       const batch = lane.waiting.splice(0, this.options.maxBatch);
       try {
         await this.admit(campaignId, batch);
