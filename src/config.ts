@@ -102,7 +102,7 @@ export const ConfigSchema = Type.Object({
   ),
   issuanceStrategy: env(
     'ISSUANCE_STRATEGY',
-    Enumeration(STRATEGIES, { default: 'db-atomic', description: 'how concurrent claims are serialized' }),
+    Enumeration(STRATEGIES, { default: 'db-batch', description: 'how concurrent claims are serialized' }),
   ),
   claimBatchMax: env(
     'CLAIM_BATCH_MAX',
