@@ -5,8 +5,8 @@
  * ({@link issueBatch}): one insert of their coupons, one `issued_count` bump, one durable commit.
  * No timer: a batch starts at the end of the event-loop turn in which its first claim arrived
  * (`setImmediate`), so a lone claim goes at once; under load, batches grow by themselves to what
- * arrived during the previous commit. The hot campaign row is then locked once per batch instead of once
- * per claim (the idea behind AliSQL's inventory hint and group commit).
+ * arrived during the previous commit. The hot campaign row is then locked once per batch instead
+ * of once per claim (the idea behind AliSQL's inventory hint and group commit).
  *
  * Each claim gets its own answer after the commit that holds it: its coupon, or the rejection a
  * sequential run would have given it ({@link claimRejection} on the stock and holdings left by the
@@ -16,7 +16,7 @@
  */
 
 import { setImmediate } from 'node:timers/promises';
-import { couponFromRow } from '../../coupons/model.js';
+import { type Coupon, couponFromRow } from '../../coupons/model.js';
 import { type Db, pgError } from '../../db/client.js';
 import { DomainError } from '../../errors.js';
 import { claimRejection } from '../rules.js';
@@ -134,7 +134,7 @@ export class DbBatchStrategy implements IssuanceStrategy {
 export function batchAnswers(
   stateRow: Parameters<typeof claimStateFromRow>[0],
   claims: BatchClaimRow[],
-): (ReturnType<typeof couponFromRow> | DomainError | Error)[] {
+): (Coupon | Error)[] {
   const state = claimStateFromRow(stateRow);
   const admittedOf = new Map<string, number>();
   let admitted = 0;
