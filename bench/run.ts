@@ -9,6 +9,7 @@
  * - `claim <strategy>`: `POST /v1/campaigns/{id}/claims` with an admin token and a distinct
  *   `userId` per request (a repeated user would only get `already-claimed`), on a campaign whose
  *   stock cannot run out during the run;
+ * - `claim db-batch` (group commit: one statement and commit per batch of claims);
  * - `claim redis-lock`, `claim redis-gate` (admission, 202; the in-process worker off);
  * - `gate script direct`: admitClaim.lua called from this process, 1,000 calls in flight
  *   (ioredis auto-pipelining): the ceiling of admission on this Redis;
@@ -425,6 +426,7 @@ async function main(): Promise<void> {
       await noop.stop();
     }
     rows.push(await measureClaims('claim db-lock', url, { ISSUANCE_STRATEGY: 'db-lock' }));
+    rows.push(await measureClaims('claim db-batch', url, { ISSUANCE_STRATEGY: 'db-batch' }));
     const redisEnv = { REDIS_URL, REDIS_KEY_PREFIX: REDIS_PREFIX };
     rows.push(await measureClaims('claim redis-lock', url, { ...redisEnv, ISSUANCE_STRATEGY: 'redis-lock' }));
     // Admission only (202): the worker is measured on its own below.

@@ -15,7 +15,7 @@ import { resolve } from 'node:path';
 import { type StaticDecode, type TSchema, type TSchemaOptions, Type } from 'typebox';
 import { Value } from 'typebox/value';
 
-export const STRATEGIES = ['db-atomic', 'db-lock', 'redis-lock', 'redis-gate'] as const;
+export const STRATEGIES = ['db-atomic', 'db-lock', 'redis-lock', 'redis-gate', 'db-batch'] as const;
 export type StrategyName = (typeof STRATEGIES)[number];
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -102,7 +102,16 @@ export const ConfigSchema = Type.Object({
   ),
   issuanceStrategy: env(
     'ISSUANCE_STRATEGY',
-    Enumeration(STRATEGIES, { default: 'db-atomic', description: 'how concurrent claims are serialized' }),
+    Enumeration(STRATEGIES, { default: 'db-batch', description: 'how concurrent claims are serialized' }),
+  ),
+  claimBatchMax: env(
+    'CLAIM_BATCH_MAX',
+    Type.Integer({
+      minimum: 1,
+      maximum: 10_000,
+      default: 100,
+      description: 'db-batch: claims of one campaign admitted by one statement and commit, at most',
+    }),
   ),
   /** Undefined only in embedded mode, where `serve` keeps a generated one (src/app/jwt-secret.ts). */
   jwtSecret: Type.Optional(

@@ -46,7 +46,7 @@ describe('stampede simulate', () => {
     const report = JSON.parse(result.stdout) as SimulationReport;
     expect(report).toMatchObject({ ok: true, violations: [], truth: 'database' });
     expect(report.target.engine).toBe('postgres');
-    expect(report.scenario).toMatchObject({ users: 60, stock: 10, seed: 5, strategy: 'db-atomic' });
+    expect(report.scenario).toMatchObject({ users: 60, stock: 10, seed: 5, strategy: 'db-batch' });
     expect(report.figures).toMatchObject({ issued: 10, overIssued: 0 });
   });
 
