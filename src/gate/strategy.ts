@@ -117,7 +117,7 @@ export class RedisGateStrategy implements IssuanceStrategy {
         );
         const replies = gateBatchReplies(reply, campaignId);
         if (replies) {
-          batch.forEach((waiting, i) => settle(waiting, replies[i] ?? [], campaignId));
+          for (const [i, waiting] of batch.entries()) settle(waiting, replies[i] ?? [], campaignId);
           return;
         }
         await this.breaker.run(() => this.loader.ensureLoaded(campaignId));
