@@ -11,7 +11,7 @@ import { Type } from 'typebox';
 import { asDate, asDateOrNull, type Db } from '../db/client.js';
 import { DomainError } from '../errors.js';
 import { requireRole } from '../http/auth.js';
-import { DateTime, IdParams, Nullable, ProblemResponses, Uuid } from '../http/schemas.js';
+import { DateTime, IdParams, Nullable, ProblemResponses, SafeString, Uuid } from '../http/schemas.js';
 import type { JobRunner } from '../jobs/runner.js';
 import type { Job } from '../jobs/store.js';
 import { findJob } from '../jobs/store.js';
@@ -34,12 +34,12 @@ const GenerateCodesBody = Type.Object(
       Type.Integer({ minimum: 4, maximum: 64, description: 'random characters, default 16' }),
     ),
     charset: Type.Optional(
-      Type.String({
+      SafeString({
         maxLength: 64,
         description: 'distinct characters of [0-9A-Za-z_-], at least 10; default digits and letters',
       }),
     ),
-    prefix: Type.Optional(Type.String({ maxLength: 32, description: 'put before the random part' })),
+    prefix: Type.Optional(SafeString({ maxLength: 32, description: 'put before the random part' })),
   },
   { additionalProperties: false },
 );

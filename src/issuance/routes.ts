@@ -18,15 +18,13 @@ import { timeOrderedId } from '../db/ids.js';
 import { DomainError } from '../errors.js';
 import { actingUserId, requireRole } from '../http/auth.js';
 import { claimRateLimit } from '../http/rate-limit.js';
-import { IdParams, ProblemResponses, Uuid } from '../http/schemas.js';
+import { IdParams, ProblemResponses, UserId, Uuid } from '../http/schemas.js';
 import { findClaim } from './claims.js';
 import type { IssuanceStrategy } from './strategies/types.js';
 
 export const ClaimBody = Type.Object(
   {
-    userId: Type.Optional(
-      Type.String({ minLength: 1, maxLength: 128, description: 'admin/service only: claim for this user' }),
-    ),
+    userId: Type.Optional({ ...UserId, description: 'admin/service only: claim for this user' }),
   },
   { additionalProperties: false },
 );

@@ -12,7 +12,7 @@ import type { Db } from '../db/client.js';
 import { type DomainError, invalidField } from '../errors.js';
 import { actingUserId, requireRole } from '../http/auth.js';
 import { PROBLEM_CONTENT_TYPE, toProblem } from '../http/errors.js';
-import { DateTime, IdParams, Nullable, ProblemResponses, Uuid } from '../http/schemas.js';
+import { DateTime, IdParams, Nullable, ProblemResponses, SafeString, UserId, Uuid } from '../http/schemas.js';
 import { KEY_PATTERN, runIdempotent } from '../idempotency/store.js';
 import { observeRedemption } from '../metrics/observe.js';
 import type { Redemption } from './repository.js';
@@ -25,11 +25,9 @@ export const RedeemBody = Type.Object(
   {
     couponId: Type.Optional({ ...Uuid, description: 'the coupon to redeem; or give `code`' }),
     code: Type.Optional({ ...CodeString, description: 'a generated or shared code; or give `couponId`' }),
-    orderId: Type.String({ minLength: 1, maxLength: 128 }),
+    orderId: SafeString({ minLength: 1, maxLength: 128 }),
     orderAmount: Type.Integer({ minimum: 0, maximum: 1_000_000_000, description: 'minor currency units' }),
-    userId: Type.Optional(
-      Type.String({ minLength: 1, maxLength: 128, description: 'admin/service only: redeem for this user' }),
-    ),
+    userId: Type.Optional({ ...UserId, description: 'admin/service only: redeem for this user' }),
   },
   { additionalProperties: false },
 );
