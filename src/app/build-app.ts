@@ -24,7 +24,7 @@ import { couponRoutes } from '../coupons/routes.js';
 import type { Database } from '../db/client.js';
 import { streamStats } from '../gate/stream-stats.js';
 import { authentication } from '../http/auth.js';
-import { errorHandling } from '../http/errors.js';
+import { errorHandling, frameworkErrors } from '../http/errors.js';
 import { healthRoutes, type ReadinessCheck } from '../http/health.js';
 import { loadShedding } from '../http/load-shedding.js';
 import { AccessLog, requestIdOf, requestIds } from '../http/logging.js';
@@ -66,6 +66,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     genReqId: requestIdOf,
     logController: new AccessLog(),
     bodyLimit: 64 * 1024,
+    frameworkErrors,
   });
 
   // The API speaks JSON only: any other body gets 415 rather than a confusing validation error.

@@ -313,6 +313,12 @@ describe.each(ENGINES)('bad input on %s', (engine) => {
       }
     });
 
+    it('rejects a path that is not valid percent-encoding or has a too long parameter (found by properties.test.ts)', async () => {
+      for (const url of ['/v1/campaigns/%E0%A4%A', `/v1/campaigns/${'x'.repeat(300)}`]) {
+        await expectRejected({ method: 'GET', url }, 400, 'validation-failed', 'params');
+      }
+    });
+
     it('rejects a NUL byte in a campaign name on create and on change', async () => {
       await expectRejected(
         { method: 'POST', url: '/v1/campaigns', headers: admin(), payload: campaignBody({ name: NUL }) },
