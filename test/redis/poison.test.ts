@@ -117,4 +117,21 @@ describe('a worker nothing can jam', () => {
     const [row] = await reconcile(database.db, bench.redis, { campaignIds: [campaign.id], attempts: 1 });
     expect(row).toMatchObject({ gateIssued: 23, persisted: 20, pending: 0, deadLetters: 3, ok: true });
   });
+
+  it("drains this database without waiting for the other database's campaigns", async () => {
+    const elsewhere = await otherBench.newCampaign({ totalQuantity: 10 });
+    const claims = await Promise.all([1, 2, 3].map((i) => otherBench.claim(elsewhere.id, `there-${i}`)));
+    expect(claims.every((c) => c.claimId)).toBe(true);
+    // The other deployment's own worker persists them in its database: its gate says 3 issued,
+    // which this database can never account for.
+    otherBench.startWorker();
+    await waitUntil(
+      () => otherBench.counts(elsewhere.id),
+      (c) => c.coupons === 3,
+    );
+    await otherBench.stopWorkers();
+    const [foreign] = await reconcile(database.db, bench.redis, { campaignIds: [elsewhere.id], attempts: 1 });
+    expect(foreign).toMatchObject({ gateIssued: 3, persisted: 0, ok: false });
+    await waitForDrain(database.db, bench.redis, { timeoutMs: 5_000 });
+  });
 });
