@@ -4,11 +4,14 @@
  * characters, and then maps to charset[b mod n]; other bytes are drawn again (rejection sampling).
  *
  * Defaults follow seed 004: 16 characters of digits and letters (62 characters, about 95 bits of
- * randomness per code). Options are validated by {@link codeOptionsProblem}; every problem names
- * the request field at fault.
+ * randomness per code). Options are validated by {@link codeOptionsProblems}; every problem names
+ * the request field at fault. No code may start with a character a spreadsheet reads as a formula
+ * (the CSV export neutralises such cells too): the prefix must not start with one, and without a
+ * prefix the charset must not hold one.
  */
 import { randomBytes } from 'node:crypto';
 import { type FieldError, invalidField } from '../errors.js';
+import { FORMULA_START } from './csv.js';
 
 export const DEFAULT_CHARSET = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
 export const DEFAULT_CODE_LENGTH = 16;
@@ -20,6 +23,10 @@ export const MIN_CHARSET_SIZE = 10;
  * exceeds 1/1000 of the code space is refused, so collisions stay rare and retries few.
  */
 export const MIN_SPACE_PER_CODE = 1000;
+/** A character a spreadsheet reads as the start of a formula (src/codes/csv.ts). */
+const FORMULA_CHARACTER = /[=+\-@\t\r]/;
+const FORMULA_MESSAGE =
+  'must not let a code start with "=", "+", "-" or "@": spreadsheets read it as a formula';
 
 export interface CodeOptions {
   /** Characters of the random part (after the prefix). */
@@ -55,6 +62,10 @@ export function codeOptionsProblems(options: CodeOptions, count: number): FieldE
   }
   if (!CODE_ALPHABET.test(prefix)) {
     problems.push({ field: 'body/prefix', message: 'may contain only 0-9, A-Z, a-z, "_" and "-"' });
+  } else if (FORMULA_START.test(prefix)) {
+    problems.push({ field: 'body/prefix', message: FORMULA_MESSAGE });
+  } else if (prefix === '' && FORMULA_CHARACTER.test(charset)) {
+    problems.push({ field: 'body/charset', message: `${FORMULA_MESSAGE} (give a prefix, or leave "-" out)` });
   }
   return problems;
 }

@@ -15,6 +15,7 @@ import { DateTime, IdParams, Nullable, ProblemResponses, SafeString, Uuid } from
 import type { JobRunner } from '../jobs/runner.js';
 import type { Job } from '../jobs/store.js';
 import { findJob } from '../jobs/store.js';
+import { csvCell } from './csv.js';
 import { codeOptions } from './generator.js';
 import { startCodeJob } from './jobs.js';
 import { codesPage, remainingStock } from './repository.js';
@@ -90,7 +91,8 @@ async function* codesCsv(db: Db, campaignId: string): AsyncGenerator<string> {
   for (;;) {
     const rows = await codesPage(db, campaignId, EXPORT_BATCH, after);
     if (rows.length === 0) return;
-    // Codes are [0-9A-Za-z_-] only: no CSV quoting needed.
+    // Codes are [0-9A-Za-z_-], but one may start with "-" (generated before such codes were
+    // refused): every code cell goes through csvCell.
     yield rows
       .map((row) => {
         const status =
@@ -99,7 +101,7 @@ async function* codesCsv(db: Db, campaignId: string): AsyncGenerator<string> {
             : row.status;
         const expires = asDateOrNull(row.expires_at)?.toISOString() ?? '';
         const redeemed = asDateOrNull(row.redeemed_at)?.toISOString() ?? '';
-        return `${row.code},${status},${asDate(row.issued_at).toISOString()},${expires},${redeemed}\n`;
+        return `${csvCell(row.code)},${status},${asDate(row.issued_at).toISOString()},${expires},${redeemed}\n`;
       })
       .join('');
     const last = rows[rows.length - 1]!;

@@ -46,7 +46,13 @@ export function deadLetterReason(error: string): DeadLetterReason {
 export type ClaimStatus =
   | { status: 'pending'; claimId: string; campaignId: string; userId: string; position: number }
   | { status: 'issued'; claimId: string; campaignId: string; userId: string | null; coupon: Coupon }
-  | { status: 'failed'; claimId: string; campaignId: string; userId: string | null; error: string };
+  | {
+      status: 'failed';
+      claimId: string;
+      campaignId: string;
+      userId: string | null;
+      reason: DeadLetterReason;
+    };
 
 /** @throws DomainError `not-found` for an unknown claim; `service-unavailable` (see above). */
 export async function findClaim(db: Db, issuance: IssuanceStrategy, claimId: string): Promise<ClaimStatus> {
@@ -72,7 +78,7 @@ export async function findClaim(db: Db, issuance: IssuanceStrategy, claimId: str
       claimId,
       campaignId: dead[0].campaign_id,
       userId: dead[0].user_id,
-      error: dead[0].error,
+      reason: deadLetterReason(dead[0].error),
     };
   }
   if (redisError) {

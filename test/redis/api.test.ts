@@ -85,7 +85,7 @@ describe('redis-gate over HTTP', () => {
     );
     expect((await status(claimId, t.adminToken)).json()).toMatchObject({
       status: 'failed',
-      error: 'persist-failed: boom',
+      reason: 'persist-failed',
     });
   });
 
