@@ -113,6 +113,18 @@ describe.each(ENGINES)('what the API does not give away on %s', (engine) => {
     expect(problemOf(redemption)).toMatchObject({ status: 404, body: { code: 'not-found' } });
   });
 
+  it("answers a code generated ahead of a draft's launch as an unknown code", async () => {
+    const draft = await createCampaign(t, { status: 'draft', totalQuantity: 10 });
+    await insertCodeBatch(t.database.db, draft.id, { codes: ['EARLYBIRD0001'], ids: timeOrderedIds(1) });
+    const validation = await t.app.inject({
+      method: 'POST',
+      url: '/v1/redemptions/validate',
+      headers: bearer(t.userToken('curious')),
+      payload: { code: 'EARLYBIRD0001', orderAmount: 5000 },
+    });
+    expect(validation.json()).toMatchObject({ valid: false, reason: 'not-found' });
+  });
+
   it('exports a code starting with "-" as text, not as a formula', async () => {
     const campaign = await createCampaign(t, { totalQuantity: 10 });
     // Generated before such charsets were refused.
