@@ -163,6 +163,30 @@ export const ConfigSchema = Type.Object({
       }),
     ),
   }),
+  /** The throttle on guessing codes (src/http/rate-limit.ts `codeAttemptThrottle`); 0 disables a limit. */
+  codeAttemptLimit: Type.Object({
+    max: env(
+      'CODE_ATTEMPT_LIMIT_MAX',
+      Type.Integer({
+        minimum: 0,
+        default: 10,
+        description:
+          'redemptions and validations by code one user may send per window before 429 (0 = no limit)',
+      }),
+    ),
+    ipMax: env(
+      'CODE_ATTEMPT_LIMIT_IP_MAX',
+      Type.Integer({
+        minimum: 0,
+        default: 100,
+        description: 'the same per client IP, for user tokens (0 = no limit)',
+      }),
+    ),
+    windowMs: env(
+      'CODE_ATTEMPT_LIMIT_WINDOW_MS',
+      Type.Integer({ minimum: 100, default: 60_000, description: 'window of the code attempt limits, ms' }),
+    ),
+  }),
   /** The two-level campaign cache (src/campaigns/cache.ts); needs Redis. */
   campaignCache: Type.Object({
     enabled: env(

@@ -158,7 +158,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(campaignRestoreRoute, { campaigns, archiveAfterSeconds: config.archiveAfterSeconds });
   await app.register(claimRoutes, { db, issuance, claimRateLimit: config.claimRateLimit });
   await app.register(couponRoutes, { db });
-  await app.register(redemptionRoutes, { db });
+  await app.register(redemptionRoutes, { db, codeAttemptLimit: config.codeAttemptLimit });
   await app.register(codeRoutes, { db, jobs });
   await app.register(archiveRoutes, { db });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());

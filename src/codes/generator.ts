@@ -19,10 +19,11 @@ export const DEFAULT_CODE_LENGTH = 16;
 export const CODE_ALPHABET = /^[0-9A-Za-z_-]*$/;
 export const MIN_CHARSET_SIZE = 10;
 /**
- * The random part must leave room for far more codes than requested: a request whose count
- * exceeds 1/1000 of the code space is refused, so collisions stay rare and retries few.
+ * The code space must hold a million times the codes requested: a guesser then needs about a
+ * million tries per code found (and collisions stay rare), where 4 digits for 10 codes fell in
+ * about 2,000 guesses (issue 12).
  */
-export const MIN_SPACE_PER_CODE = 1000;
+export const MIN_SPACE_PER_CODE = 1_000_000;
 /** A character a spreadsheet reads as the start of a formula (src/codes/csv.ts). */
 const FORMULA_CHARACTER = /[=+\-@\t\r]/;
 const FORMULA_MESSAGE =
@@ -57,7 +58,7 @@ export function codeOptionsProblems(options: CodeOptions, count: number): FieldE
   } else if (charset.length ** length < count * MIN_SPACE_PER_CODE) {
     problems.push({
       field: 'body/length',
-      message: `is too short: ${charset.length}^${length} codes cannot hold ${count} codes with room to spare`,
+      message: `is too short: ${charset.length}^${length} possible codes is less than 10^6 × ${count}, so a guesser would find one of them in under a million tries`,
     });
   }
   if (!CODE_ALPHABET.test(prefix)) {

@@ -63,7 +63,12 @@ const JobSchema = Type.Object(
 const GeneratedSchema = Type.Object({ campaignId: Uuid, generated: Type.Integer() });
 
 const SharedCodeBody = Type.Object(
-  { code: Type.String({ pattern: SHARED_CODE_PATTERN, description: '4–64 characters of [0-9A-Za-z_-]' }) },
+  {
+    code: Type.String({
+      pattern: SHARED_CODE_PATTERN,
+      description: '8–64 characters of [0-9A-Za-z_-], not starting with "-"',
+    }),
+  },
   { additionalProperties: false },
 );
 

@@ -1,5 +1,5 @@
 /**
- * Per-user rate limiting of claims (@fastify/rate-limit): a user — the caller itself, or the
+ * Rate limits (@fastify/rate-limit). Claims: a user — the caller itself, or the
  * shop user an admin/service token claims for — may send `max` claims per window; the next get
  * 429 `rate-limited` problem+json with `Retry-After`, counted in
  * `stampede_rate_limited_requests_total{route}`. Impatient retries of a flash sale then cost one
@@ -24,7 +24,10 @@ export interface RateLimitStore {
     | undefined;
 }
 
-/** The rate limiter (plugin `stampede-rate-limit`); routes opt in with {@link claimRateLimit}. */
+/**
+ * The rate limiter (plugin `stampede-rate-limit`); routes opt in with {@link claimRateLimit} or
+ * {@link codeAttemptThrottle}.
+ */
 export const rateLimit = fp(installRateLimit, {
   name: 'stampede-rate-limit',
   dependencies: ['stampede-errors', 'stampede-auth'],
@@ -57,5 +60,58 @@ export function claimRateLimit(options: Config['claimRateLimit']): { rateLimit?:
       keyGenerator: (request) =>
         `claims:${actingUserId(request.user, (request.body as { userId?: string } | undefined)?.userId)}`,
     },
+  };
+}
+
+/** What {@link codeAttemptThrottle} counts per: the acting user, or the client IP. */
+type CodeAttemptScope = 'user' | 'IP';
+
+/**
+ * The throttle on guessing codes, a preHandler of the redemption routes: every request that names
+ * a `code` (a redemption or a validation) counts against the acting user (`max`) and, for user
+ * tokens, the client IP (`ipMax`) — an admin or service token is a shop backend acting for many
+ * users from one address. Past either limit in `windowMs` it gets 429 `rate-limited` with
+ * `Retry-After`, counted in `stampede_rate_limited_requests_total{route}`. Attempts count, not only
+ * failures: @fastify/rate-limit counts requests and cannot read a count without adding to it, and
+ * one shopper sends one or two codes a minute. Counters live where the claim limit's do (Redis
+ * when configured); a Redis failure lets the request through, as for claims.
+ * @returns the hook, or undefined when both limits are 0.
+ */
+export function codeAttemptThrottle(
+  app: FastifyInstance,
+  options: Config['codeAttemptLimit'],
+): ((request: FastifyRequest) => Promise<void>) | undefined {
+  const limiter = (scope: CodeAttemptScope, max: number) =>
+    max > 0
+      ? {
+          scope,
+          check: app.createRateLimit({
+            max,
+            timeWindow: options.windowMs,
+            keyGenerator: (request) =>
+              scope === 'IP'
+                ? `codes:ip:${request.ip}`
+                : `codes:user:${actingUserId(request.user, (request.body as { userId?: string }).userId)}`,
+          }),
+        }
+      : undefined;
+  const limiters = [limiter('user', options.max), limiter('IP', options.ipMax)].filter(
+    (l) => l !== undefined,
+  );
+  if (limiters.length === 0) return undefined;
+  return async (request) => {
+    if ((request.body as { code?: string } | undefined)?.code === undefined) return;
+    for (const { scope, check } of limiters) {
+      if (scope === 'IP' && request.user.role !== 'user') continue;
+      const limit = await check(request);
+      if (!limit.isAllowed && limit.isExceeded) {
+        metrics.rateLimited.inc({ route: request.routeOptions.url ?? 'unmatched' });
+        throw new DomainError(
+          'rate-limited',
+          `at most ${limit.max} code attempts per ${scope} in ${options.windowMs / 1000} s`,
+          { retryAfterSeconds: Math.max(1, limit.ttlInSeconds) },
+        );
+      }
+    }
   };
 }
