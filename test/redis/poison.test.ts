@@ -2,18 +2,21 @@
  * A worker nothing can jam (issue 12), on PostgreSQL and the test Redis: claims the gate admitted
  * with a user id PostgreSQL cannot store, and streams of campaigns another database owns (the
  * same key prefix), flow through one worker with the good claims. Re-delivery is set beyond the
- * test's reach (claimIdleMs 10 min), so whatever settles did so at its first delivery.
+ * test's reach (claimIdleMs 10 min), so whatever settles did so at its first delivery. On one
+ * Redis server and on a 3-node Cluster (started and stopped by this file, ports 7120-7122).
  * Checked: I3 — every acknowledged claim ends as a coupon or a dead letter; I4 — gate issued =
  * persisted + pending + dead letters; the good claims of a poisoned batch are acknowledged; a
  * drain of this database ignores the other database's campaigns.
  */
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RedisConfig } from '../../src/config.js';
 import { queryRows } from '../../src/db/client.js';
 import { waitForDrain } from '../../src/gate/drain.js';
 import { reconcile } from '../../src/gate/reconcile.js';
 import { WORKER_GROUP } from '../../src/gate/scripts.js';
 import { createGateBench, type GateBench, waitUntil } from '../helpers/gate.js';
+import { startRedisCluster } from '../helpers/redis-server.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { dropPrefix, testRedisConfig } from '../support/redis.js';
 
@@ -28,26 +31,52 @@ async function outcomes(database: TestDatabase, claimIds: string[]) {
   );
 }
 
-describe('a worker nothing can jam', () => {
+/** Ports of this file's Cluster, in the range kept for tests (7100-7199), apart from other files'. */
+const CLUSTER_PORTS = [7120, 7121, 7122];
+
+/** Where the test runs: a Redis config, and how to tear the servers it started down. */
+const SETUPS: [string, () => Promise<{ config: RedisConfig; stop(): Promise<void> }>][] = [
+  ['one Redis server', async () => ({ config: testRedisConfig(), stop: async () => {} })],
+  [
+    'a 3-node Redis Cluster',
+    async () => {
+      const servers = await startRedisCluster(CLUSTER_PORTS);
+      return {
+        config: testRedisConfig({
+          url: undefined,
+          clusterNodes: CLUSTER_PORTS.map((port) => ({ host: '127.0.0.1', port })),
+        }),
+        stop: async () => {
+          for (const server of servers) await server.stop();
+        },
+      };
+    },
+  ],
+];
+
+describe.each(SETUPS)('a worker nothing can jam, on %s', (_label, setUp) => {
   let database: TestDatabase;
   let otherDatabase: TestDatabase;
   let bench: GateBench;
   let otherBench: GateBench;
-  const redisConfig = testRedisConfig();
+  let stopRedis: (() => Promise<void>) | undefined;
 
   beforeAll(async () => {
+    const redis = await setUp();
+    stopRedis = redis.stop;
     database = await createTestDatabase('postgres');
     otherDatabase = await createTestDatabase('postgres');
-    bench = await createGateBench(database, redisConfig);
+    bench = await createGateBench(database, redis.config);
     // Another deployment on the same Redis key prefix: its gates and streams are visible here.
-    otherBench = await createGateBench(otherDatabase, redisConfig);
-  });
+    otherBench = await createGateBench(otherDatabase, redis.config);
+  }, 60_000);
   afterAll(async () => {
     if (bench) await dropPrefix(bench.redis);
     await otherBench?.close();
     await bench?.close();
     await otherDatabase?.close();
     await database?.close();
+    await stopRedis?.();
   });
 
   it('settles poisoned and orphaned entries at their first delivery and acknowledges the rest of the batch', async () => {
