@@ -349,8 +349,9 @@ export class StreamWorker {
   }
 
   /**
-   * True when the database has the campaign (known ones are remembered: campaign rows are never
-   * deleted, only marked). A registry member that is no UUID is no campaign of any database.
+   * True when the database has the campaign. Known ones are remembered: a campaign row leaves
+   * only by archival, months after its soft delete, when no claim can reach its stream (and one
+   * that did would still be dead-lettered by persistBatch, as a slot it cannot take).
    */
   private async isKnownCampaign(campaignId: string): Promise<boolean> {
     if (this.knownCampaigns.has(campaignId)) return true;
