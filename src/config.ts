@@ -187,6 +187,26 @@ export const ConfigSchema = Type.Object({
       Type.Integer({ minimum: 100, default: 60_000, description: 'window of the code attempt limits, ms' }),
     ),
   }),
+  /** The throttle on failed logins (src/http/failure-throttle.ts); 0 disables a limit. */
+  loginFailureLimit: Type.Object({
+    max: env(
+      'LOGIN_FAILURE_LIMIT_MAX',
+      Type.Integer({
+        minimum: 0,
+        default: 10,
+        description:
+          'failed logins of one email per window before 429, the window doubling after (0 = no limit)',
+      }),
+    ),
+    ipMax: env(
+      'LOGIN_FAILURE_LIMIT_IP_MAX',
+      Type.Integer({ minimum: 0, default: 50, description: 'the same per client IP (0 = no limit)' }),
+    ),
+    windowMs: env(
+      'LOGIN_FAILURE_LIMIT_WINDOW_MS',
+      Type.Integer({ minimum: 100, default: 60_000, description: 'window of the failed login limits, ms' }),
+    ),
+  }),
   /** The two-level campaign cache (src/campaigns/cache.ts); needs Redis. */
   campaignCache: Type.Object({
     enabled: env(
