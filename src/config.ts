@@ -207,6 +207,21 @@ export const ConfigSchema = Type.Object({
       Type.Integer({ minimum: 100, default: 60_000, description: 'window of the failed login limits, ms' }),
     ),
   }),
+  /** Signups per client IP (src/http/rate-limit.ts `requestLimit`); the admin users API is not limited. */
+  signupRateLimit: Type.Object({
+    max: env(
+      'SIGNUP_RATE_LIMIT_MAX',
+      Type.Integer({
+        minimum: 0,
+        default: 20,
+        description: 'signups one client IP may send per window before 429 (0 = no limit)',
+      }),
+    ),
+    windowMs: env(
+      'SIGNUP_RATE_LIMIT_WINDOW_MS',
+      Type.Integer({ minimum: 100, default: 3_600_000, description: 'window of the signup limit, ms' }),
+    ),
+  }),
   /** The two-level campaign cache (src/campaigns/cache.ts); needs Redis. */
   campaignCache: Type.Object({
     enabled: env(

@@ -10,7 +10,7 @@
  */
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
-import Fastify, { type FastifyInstance, type FastifyRequest, type FastifyServerOptions } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { archiveRoutes } from '../archive/routes.js';
 import { authRoutes } from '../auth/routes.js';
 import { CampaignCache } from '../campaigns/cache.js';
@@ -25,7 +25,7 @@ import type { Database } from '../db/client.js';
 import { streamStats } from '../gate/stream-stats.js';
 import { authentication } from '../http/auth.js';
 import { errorHandling, frameworkErrors } from '../http/errors.js';
-import { localFailureCounter, loginThrottle, redisFailureCounter } from '../http/failure-throttle.js';
+import { throttleAuth } from '../http/failure-throttle.js';
 import { healthRoutes, type ReadinessCheck } from '../http/health.js';
 import { loadShedding } from '../http/load-shedding.js';
 import { AccessLog, requestIdOf, requestIds } from '../http/logging.js';
@@ -154,23 +154,13 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
 
   const { db } = database;
   await app.register(healthRoutes, { readinessChecks });
-  // Failed logins are throttled around the auth routes (src/http/failure-throttle.ts).
-  const loginFailures = redis
-    ? redisFailureCounter(
-        redis.client,
-        `${redis.keys.rateLimitNamespace}failures:`,
-        config.loginFailureLimit.windowMs,
-      )
-    : localFailureCounter(config.loginFailureLimit.windowMs);
+  // Failed logins and signups per IP are throttled around the auth routes (src/http/failure-throttle.ts).
   await app.register(async (scope) => {
-    const throttle = loginThrottle(loginFailures, config.loginFailureLimit);
-    const onLogin = (request: FastifyRequest) => request.routeOptions.url === '/v1/auth/login';
-    scope.addHook('preHandler', async (request) =>
-      onLogin(request) ? throttle.preHandler(request) : undefined,
-    );
-    scope.addHook('onResponse', async (request, reply) =>
-      onLogin(request) ? throttle.onResponse(request, reply) : undefined,
-    );
+    throttleAuth(scope, {
+      login: config.loginFailureLimit,
+      signup: config.signupRateLimit,
+      store: redis && { client: redis.client, prefix: `${redis.keys.rateLimitNamespace}failures:` },
+    });
     await scope.register(authRoutes, { db, ttlSeconds: config.jwtTtlSeconds });
   });
   await app.register(campaignRoutes, { campaigns, campaignCache });

@@ -1,23 +1,25 @@
 /**
- * Throttling by failures, for logins: only failed attempts count, per email and per client IP;
- * once a key reaches its limit every attempt of it — right or wrong — gets 429 `rate-limited` with
- * `Retry-After` until its window ends, and each attempt made meanwhile doubles the window (growing
- * back-off: windowMs × 2^(failures − max)). A successful login never counts. Refusals are counted
- * in `stampede_rate_limited_requests_total{route}`.
+ * Throttles of the auth routes ({@link throttleAuth}). Signups: a request limit per client IP
+ * (@fastify/rate-limit). Failed logins: only failures count, per email and per client IP; once a
+ * key reaches its limit every attempt of it — right password or wrong — gets 429 `rate-limited`
+ * with `Retry-After` until its window ends, and each attempt made meanwhile doubles the window
+ * (growing back-off: windowMs × 2^(failures − max)). A successful login never counts. Refusals are
+ * counted in `stampede_rate_limited_requests_total{route}`.
  *
- * Why not @fastify/rate-limit, which the other limits use: it counts requests and cannot read a
+ * Why not @fastify/rate-limit for logins, as for the other limits: it counts requests and cannot read a
  * counter without adding to it, so it cannot leave successes out. The counters here are one Redis
  * key per email or IP (`SET NX PX` + `INCR` in one MULTI, so a key never outlives its window) when
  * Redis is configured — shared by every process — and an in-process LRU cache otherwise.
  * A burst of concurrent attempts all pass before their failures are counted: the limit bounds
  * what follows the first wave, not the wave itself.
  */
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Cluster, Redis } from 'ioredis';
 import { LRUCache } from 'lru-cache';
 import type { Config } from '../config.js';
 import { DomainError } from '../errors.js';
 import { metrics } from '../metrics/metrics.js';
+import { requestLimit } from './rate-limit.js';
 
 /** Failures of one key in its current window, and ms until that window ends. */
 export interface FailureCount {
@@ -124,4 +126,45 @@ export function loginThrottle(counter: FailureCounter, options: Config['loginFai
       await Promise.all(keys(request).map(({ key, max }) => counter.record(key, max)));
     },
   };
+}
+
+/** The routes {@link throttleAuth} guards. */
+const LOGIN_ROUTE = '/v1/auth/login';
+const SIGNUP_ROUTE = '/v1/auth/signup';
+
+/**
+ * Installs, in `scope` (the plugin the auth routes are registered in), the throttle on failed
+ * logins ({@link loginThrottle}) and the limit on signups per client IP ({@link requestLimit});
+ * other routes of the scope, such as the admin users API, are left alone. Counters live in
+ * `store` (Redis) when given, else in this process.
+ */
+export function throttleAuth(
+  scope: FastifyInstance,
+  options: {
+    login: Config['loginFailureLimit'];
+    signup: Config['signupRateLimit'];
+    store: { client: Redis | Cluster; prefix: string } | undefined;
+  },
+): void {
+  const { login, signup, store } = options;
+  const counter = store
+    ? redisFailureCounter(store.client, store.prefix, login.windowMs)
+    : localFailureCounter(login.windowMs);
+  const logins = loginThrottle(counter, login);
+  const signups =
+    signup.max > 0
+      ? requestLimit(scope, {
+          max: signup.max,
+          windowMs: signup.windowMs,
+          key: (request) => `signups:ip:${request.ip}`,
+          what: 'signups per IP',
+        })
+      : undefined;
+  scope.addHook('preHandler', async (request) => {
+    if (request.routeOptions.url === LOGIN_ROUTE) await logins.preHandler(request);
+    else if (request.routeOptions.url === SIGNUP_ROUTE) await signups?.(request);
+  });
+  scope.addHook('onResponse', async (request, reply) => {
+    if (request.routeOptions.url === LOGIN_ROUTE) await logins.onResponse(request, reply);
+  });
 }

@@ -63,55 +63,73 @@ export function claimRateLimit(options: Config['claimRateLimit']): { rateLimit?:
   };
 }
 
-/** What {@link codeAttemptThrottle} counts per: the acting user, or the client IP. */
-type CodeAttemptScope = 'user' | 'IP';
+/**
+ * A request limit as a hook, through @fastify/rate-limit's `createRateLimit` (its store: Redis
+ * when configured): each request the hook sees counts against `key(request)`; past `max` in
+ * `windowMs` it throws 429 `rate-limited` with `Retry-After`, naming `what` ("code attempts per
+ * user"), and counts the refusal in `stampede_rate_limited_requests_total{route}`.
+ */
+export function requestLimit(
+  app: FastifyInstance,
+  options: { max: number; windowMs: number; key: (request: FastifyRequest) => string; what: string },
+): (request: FastifyRequest) => Promise<void> {
+  const check = app.createRateLimit({
+    max: options.max,
+    timeWindow: options.windowMs,
+    keyGenerator: options.key,
+  });
+  return async (request) => {
+    const limit = await check(request);
+    if (limit.isAllowed || !limit.isExceeded) return;
+    metrics.rateLimited.inc({ route: request.routeOptions.url ?? 'unmatched' });
+    throw new DomainError(
+      'rate-limited',
+      `at most ${limit.max} ${options.what} in ${options.windowMs / 1000} s`,
+      {
+        retryAfterSeconds: Math.max(1, limit.ttlInSeconds),
+      },
+    );
+  };
+}
 
 /**
  * The throttle on guessing codes, a preHandler of the redemption routes: every request that names
  * a `code` (a redemption or a validation) counts against the acting user (`max`) and, for user
  * tokens, the client IP (`ipMax`) — an admin or service token is a shop backend acting for many
- * users from one address. Past either limit in `windowMs` it gets 429 `rate-limited` with
- * `Retry-After`, counted in `stampede_rate_limited_requests_total{route}`. Attempts count, not only
- * failures: @fastify/rate-limit counts requests and cannot read a count without adding to it, and
- * one shopper sends one or two codes a minute. Counters live where the claim limit's do (Redis
- * when configured); a Redis failure lets the request through, as for claims.
+ * users from one address. Past either limit in `windowMs` it gets 429 (see {@link requestLimit}).
+ * Attempts count, not only failures: @fastify/rate-limit counts requests and cannot read a count
+ * without adding to it, and one shopper sends one or two codes a minute. A Redis failure lets the
+ * request through, as for claims.
  * @returns the hook, or undefined when both limits are 0.
  */
 export function codeAttemptThrottle(
   app: FastifyInstance,
   options: Config['codeAttemptLimit'],
 ): ((request: FastifyRequest) => Promise<void>) | undefined {
-  const limiter = (scope: CodeAttemptScope, max: number) =>
-    max > 0
-      ? {
-          scope,
-          check: app.createRateLimit({
-            max,
-            timeWindow: options.windowMs,
-            keyGenerator: (request) =>
-              scope === 'IP'
-                ? `codes:ip:${request.ip}`
-                : `codes:user:${actingUserId(request.user, (request.body as { userId?: string }).userId)}`,
-          }),
-        }
+  const { windowMs } = options;
+  const perUser =
+    options.max > 0
+      ? requestLimit(app, {
+          max: options.max,
+          windowMs,
+          key: (request) =>
+            `codes:user:${actingUserId(request.user, (request.body as { userId?: string }).userId)}`,
+          what: 'code attempts per user',
+        })
       : undefined;
-  const limiters = [limiter('user', options.max), limiter('IP', options.ipMax)].filter(
-    (l) => l !== undefined,
-  );
-  if (limiters.length === 0) return undefined;
+  const perIp =
+    options.ipMax > 0
+      ? requestLimit(app, {
+          max: options.ipMax,
+          windowMs,
+          key: (request) => `codes:ip:${request.ip}`,
+          what: 'code attempts per IP',
+        })
+      : undefined;
+  if (!perUser && !perIp) return undefined;
   return async (request) => {
     if ((request.body as { code?: string } | undefined)?.code === undefined) return;
-    for (const { scope, check } of limiters) {
-      if (scope === 'IP' && request.user.role !== 'user') continue;
-      const limit = await check(request);
-      if (!limit.isAllowed && limit.isExceeded) {
-        metrics.rateLimited.inc({ route: request.routeOptions.url ?? 'unmatched' });
-        throw new DomainError(
-          'rate-limited',
-          `at most ${limit.max} code attempts per ${scope} in ${options.windowMs / 1000} s`,
-          { retryAfterSeconds: Math.max(1, limit.ttlInSeconds) },
-        );
-      }
-    }
+    await perUser?.(request);
+    if (request.user.role === 'user') await perIp?.(request);
   };
 }

@@ -1,8 +1,8 @@
 /**
- * Failed logins are throttled (issue 12, item 3), with the counters in this process and in Redis:
- * per email and per client IP, only failures count, a locked key refuses even the right password
- * with 429 + Retry-After, the lock grows with each attempt made during it, and the refusals are
- * counted in the metrics.
+ * Failed logins and signups are throttled (issue 12, item 3), with the counters in this process
+ * and in Redis: logins per email and per client IP, only failures counting, a locked key refusing
+ * even the right password with 429 + Retry-After, the lock growing with each attempt made during
+ * it, the refusals counted in the metrics; signups per client IP.
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Config } from '../../src/config.js';
@@ -68,5 +68,25 @@ describe.each([
     expect(statuses.slice(0, firstLocked).every((status) => status === 401)).toBe(true);
     expect(statuses.slice(firstLocked).every((status) => status === 429)).toBe(true);
     expect(problemOf(await logIn('regular@example.com', PASSWORD)).status).toBe(429);
+  });
+});
+
+describe('signups', () => {
+  const t = useTestApp('postgres', { config: { signupRateLimit: { max: 4, windowMs: 60_000 } } });
+
+  it('limits signups per client IP with 429 + Retry-After', async () => {
+    const answers = [];
+    for (let i = 0; i < 6; i++) {
+      answers.push(
+        await t.app.inject({
+          method: 'POST',
+          url: '/v1/auth/signup',
+          payload: { email: `newcomer-${i}@example.com`, password: PASSWORD },
+        }),
+      );
+    }
+    expect(answers.map((a) => a.statusCode)).toEqual([201, 201, 201, 201, 429, 429]);
+    expect(problemOf(answers[4]!).body.code).toBe('rate-limited');
+    expect(Number(answers[4]!.headers['retry-after'])).toBeGreaterThanOrEqual(1);
   });
 });
