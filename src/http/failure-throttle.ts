@@ -11,7 +11,8 @@
  * key per email or IP (`SET NX PX` + `INCR` in one MULTI, so a key never outlives its window) when
  * Redis is configured — shared by every process — and an in-process LRU cache otherwise.
  * A burst of concurrent attempts all pass before their failures are counted: the limit bounds
- * what follows the first wave, not the wave itself.
+ * what follows the first wave, not the wave itself. When Redis fails, logins go through uncounted
+ * (as `skipOnError` does for the other limits): the throttle protects, it never locks everyone out.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Cluster, Redis } from 'ioredis';
@@ -113,8 +114,15 @@ export function loginThrottle(counter: FailureCounter, options: Config['loginFai
   return {
     preHandler: async (request: FastifyRequest) => {
       for (const { key, max, scope } of keys(request)) {
-        if ((await counter.peek(key)).failures < max) continue;
-        const { ttlMs } = await counter.record(key, max);
+        let ttlMs: number;
+        try {
+          if ((await counter.peek(key)).failures < max) continue;
+          ttlMs = (await counter.record(key, max)).ttlMs;
+        } catch (error) {
+          // As for the other limits (skipOnError): a Redis failure lets the login through.
+          request.log.warn({ err: error }, 'login throttle unavailable');
+          return;
+        }
         metrics.rateLimited.inc({ route: request.routeOptions.url ?? 'unmatched' });
         throw new DomainError('rate-limited', `too many failed logins for this ${scope}`, {
           retryAfterSeconds: Math.max(1, Math.ceil(ttlMs / 1000)),
@@ -123,7 +131,11 @@ export function loginThrottle(counter: FailureCounter, options: Config['loginFai
     },
     onResponse: async (request: FastifyRequest, reply: FastifyReply) => {
       if (reply.statusCode !== 401) return;
-      await Promise.all(keys(request).map(({ key, max }) => counter.record(key, max)));
+      try {
+        await Promise.all(keys(request).map(({ key, max }) => counter.record(key, max)));
+      } catch (error) {
+        request.log.warn({ err: error }, 'login failure not counted');
+      }
     },
   };
 }
