@@ -190,6 +190,65 @@ export const ConfigSchema = Type.Object({
       }),
     ),
   }),
+  /** The throttle on guessing codes (src/http/rate-limit.ts `codeAttemptThrottle`); 0 disables a limit. */
+  codeAttemptLimit: Type.Object({
+    max: env(
+      'CODE_ATTEMPT_LIMIT_MAX',
+      Type.Integer({
+        minimum: 0,
+        default: 10,
+        description:
+          'redemptions and validations by code one user may send per window before 429 (0 = no limit)',
+      }),
+    ),
+    ipMax: env(
+      'CODE_ATTEMPT_LIMIT_IP_MAX',
+      Type.Integer({
+        minimum: 0,
+        default: 100,
+        description: 'the same per client IP, for user tokens (0 = no limit)',
+      }),
+    ),
+    windowMs: env(
+      'CODE_ATTEMPT_LIMIT_WINDOW_MS',
+      Type.Integer({ minimum: 100, default: 60_000, description: 'window of the code attempt limits, ms' }),
+    ),
+  }),
+  /** The throttle on failed logins (src/http/failure-throttle.ts); 0 disables a limit. */
+  loginFailureLimit: Type.Object({
+    max: env(
+      'LOGIN_FAILURE_LIMIT_MAX',
+      Type.Integer({
+        minimum: 0,
+        default: 10,
+        description:
+          'failed logins of one email per window before 429, the window doubling after (0 = no limit)',
+      }),
+    ),
+    ipMax: env(
+      'LOGIN_FAILURE_LIMIT_IP_MAX',
+      Type.Integer({ minimum: 0, default: 50, description: 'the same per client IP (0 = no limit)' }),
+    ),
+    windowMs: env(
+      'LOGIN_FAILURE_LIMIT_WINDOW_MS',
+      Type.Integer({ minimum: 100, default: 60_000, description: 'window of the failed login limits, ms' }),
+    ),
+  }),
+  /** Signups per client IP (src/http/rate-limit.ts `requestLimit`); the admin users API is not limited. */
+  signupRateLimit: Type.Object({
+    max: env(
+      'SIGNUP_RATE_LIMIT_MAX',
+      Type.Integer({
+        minimum: 0,
+        default: 20,
+        description: 'signups one client IP may send per window before 429 (0 = no limit)',
+      }),
+    ),
+    windowMs: env(
+      'SIGNUP_RATE_LIMIT_WINDOW_MS',
+      Type.Integer({ minimum: 100, default: 3_600_000, description: 'window of the signup limit, ms' }),
+    ),
+  }),
   /** The two-level campaign cache (src/campaigns/cache.ts); needs Redis. */
   campaignCache: Type.Object({
     enabled: env(

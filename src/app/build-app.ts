@@ -26,7 +26,8 @@ import { couponRoutes } from '../coupons/routes.js';
 import type { Database } from '../db/client.js';
 import { streamStats } from '../gate/stream-stats.js';
 import { authentication } from '../http/auth.js';
-import { errorHandling } from '../http/errors.js';
+import { errorHandling, frameworkErrors } from '../http/errors.js';
+import { throttleAuth } from '../http/failure-throttle.js';
 import { healthRoutes, type ReadinessCheck } from '../http/health.js';
 import { loadShedding } from '../http/load-shedding.js';
 import { AccessLog, requestIdOf, requestIds } from '../http/logging.js';
@@ -69,6 +70,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     genReqId: requestIdOf,
     logController: new AccessLog(),
     bodyLimit: 64 * 1024,
+    frameworkErrors,
   });
 
   // The API speaks JSON only: any other body gets 415 rather than a confusing validation error.
@@ -163,7 +165,15 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
 
   const { db } = database;
   await app.register(healthRoutes, { readinessChecks });
-  await app.register(authRoutes, { db, ttlSeconds: config.jwtTtlSeconds });
+  // Failed logins and signups per IP are throttled around the auth routes (src/http/failure-throttle.ts).
+  await app.register(async (scope) => {
+    throttleAuth(scope, {
+      login: config.loginFailureLimit,
+      signup: config.signupRateLimit,
+      store: redis && { client: redis.client, prefix: `${redis.keys.rateLimitNamespace}failures:` },
+    });
+    await scope.register(authRoutes, { db, ttlSeconds: config.jwtTtlSeconds });
+  });
   await app.register(userRoutes, { db, jwtSecret: config.jwtSecret });
   // Reads come from the cache only with Redis (seed 003's two levels); without it they stay exact
   // (the cache still refuses claims).
@@ -171,7 +181,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(campaignRestoreRoute, { campaigns, archiveAfterSeconds: config.archiveAfterSeconds });
   await app.register(claimRoutes, { db, issuance, claimRateLimit: config.claimRateLimit });
   await app.register(couponRoutes, { db });
-  await app.register(redemptionRoutes, { db });
+  await app.register(redemptionRoutes, { db, codeAttemptLimit: config.codeAttemptLimit });
   await app.register(codeRoutes, { db, jobs });
   await app.register(archiveRoutes, { db });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());

@@ -7,11 +7,11 @@ import { CouponSchema, couponJson } from '../coupons/schemas.js';
 import type { Db } from '../db/client.js';
 import { asDate } from '../db/client.js';
 import { requireRole } from '../http/auth.js';
-import { DateTime, ProblemResponses } from '../http/schemas.js';
+import { DateTime, ProblemResponses, SafeString } from '../http/schemas.js';
 import { findArchivedCoupons } from './repository.js';
 
 const ArchivedCouponsQuery = Type.Object(
-  { code: Type.String({ minLength: 1, maxLength: 128 }) },
+  { code: SafeString({ minLength: 1, maxLength: 128 }) },
   { additionalProperties: false },
 );
 

@@ -1,6 +1,6 @@
 /** Request and response schemas of the campaign routes; the TS types are inferred from them. */
 import { type Static, Type } from 'typebox';
-import { DateTime, Nullable, PageQuery, Uuid } from '../http/schemas.js';
+import { DateTime, Nullable, PageQuery, SafeString, Uuid } from '../http/schemas.js';
 import type { Campaign } from './model.js';
 
 const Amount = Type.Integer({
@@ -8,6 +8,8 @@ const Amount = Type.Integer({
   maximum: 1_000_000_000,
   description: 'minor currency units (cents)',
 });
+
+const CampaignName = SafeString({ minLength: 1, maxLength: 200 });
 
 export const DiscountSchema = Type.Union(
   [
@@ -40,7 +42,7 @@ export const CouponValiditySchema = Type.Object(
 
 export const CreateCampaignBody = Type.Object(
   {
-    name: Type.String({ minLength: 1, maxLength: 200 }),
+    name: CampaignName,
     totalQuantity: Type.Integer({ minimum: 1, maximum: 100_000_000, description: 'stock' }),
     perUserLimit: Type.Integer({ minimum: 1, maximum: 100, default: 1 }),
     status: Type.Union([Type.Literal('draft'), Type.Literal('active')], { default: 'draft' }),
@@ -56,7 +58,7 @@ export type CreateCampaignBody = Static<typeof CreateCampaignBody>;
 
 export const UpdateCampaignBody = Type.Object(
   {
-    name: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+    name: Type.Optional(CampaignName),
     status: Type.Optional(
       Type.Union([Type.Literal('active'), Type.Literal('suspended'), Type.Literal('ended')], {
         description: 'suspended = suspend, active = resume (or activate a draft), ended = close for good',

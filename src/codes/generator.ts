@@ -4,11 +4,14 @@
  * characters, and then maps to charset[b mod n]; other bytes are drawn again (rejection sampling).
  *
  * Defaults follow seed 004: 16 characters of digits and letters (62 characters, about 95 bits of
- * randomness per code). Options are validated by {@link codeOptionsProblem}; every problem names
- * the request field at fault.
+ * randomness per code). Options are validated by {@link codeOptionsProblems}; every problem names
+ * the request field at fault. No code may start with a character a spreadsheet reads as a formula
+ * (the CSV export neutralises such cells too): the prefix must not start with one, and without a
+ * prefix the charset must not hold one.
  */
 import { randomBytes } from 'node:crypto';
 import { type FieldError, invalidField } from '../errors.js';
+import { FORMULA_START } from './csv.js';
 
 export const DEFAULT_CHARSET = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
 export const DEFAULT_CODE_LENGTH = 16;
@@ -16,10 +19,15 @@ export const DEFAULT_CODE_LENGTH = 16;
 export const CODE_ALPHABET = /^[0-9A-Za-z_-]*$/;
 export const MIN_CHARSET_SIZE = 10;
 /**
- * The random part must leave room for far more codes than requested: a request whose count
- * exceeds 1/1000 of the code space is refused, so collisions stay rare and retries few.
+ * The code space must hold a million times the codes requested: a guesser then needs about a
+ * million tries per code found (and collisions stay rare), where 4 digits for 10 codes fell in
+ * about 2,000 guesses (issue 12).
  */
-export const MIN_SPACE_PER_CODE = 1000;
+export const MIN_SPACE_PER_CODE = 1_000_000;
+/** A character a spreadsheet reads as the start of a formula (src/codes/csv.ts). */
+const FORMULA_CHARACTER = /[=+\-@\t\r]/;
+const FORMULA_MESSAGE =
+  'must not let a code start with "=", "+", "-" or "@": spreadsheets read it as a formula';
 
 export interface CodeOptions {
   /** Characters of the random part (after the prefix). */
@@ -50,11 +58,15 @@ export function codeOptionsProblems(options: CodeOptions, count: number): FieldE
   } else if (charset.length ** length < count * MIN_SPACE_PER_CODE) {
     problems.push({
       field: 'body/length',
-      message: `is too short: ${charset.length}^${length} codes cannot hold ${count} codes with room to spare`,
+      message: `is too short: ${charset.length}^${length} possible codes is less than 10^6 × ${count}, so a guesser would find one of them in under a million tries`,
     });
   }
   if (!CODE_ALPHABET.test(prefix)) {
     problems.push({ field: 'body/prefix', message: 'may contain only 0-9, A-Z, a-z, "_" and "-"' });
+  } else if (FORMULA_START.test(prefix)) {
+    problems.push({ field: 'body/prefix', message: FORMULA_MESSAGE });
+  } else if (prefix === '' && FORMULA_CHARACTER.test(charset)) {
+    problems.push({ field: 'body/charset', message: `${FORMULA_MESSAGE} (give a prefix, or leave "-" out)` });
   }
   return problems;
 }

@@ -11,10 +11,11 @@ import { Type } from 'typebox';
 import { asDate, asDateOrNull, type Db } from '../db/client.js';
 import { DomainError } from '../errors.js';
 import { requireRole } from '../http/auth.js';
-import { DateTime, IdParams, Nullable, ProblemResponses, Uuid } from '../http/schemas.js';
+import { DateTime, IdParams, Nullable, ProblemResponses, SafeString, Uuid } from '../http/schemas.js';
 import type { JobRunner } from '../jobs/runner.js';
 import type { Job } from '../jobs/store.js';
 import { findJob } from '../jobs/store.js';
+import { csvCell } from './csv.js';
 import { codeOptions } from './generator.js';
 import { startCodeJob } from './jobs.js';
 import { codesPage, remainingStock } from './repository.js';
@@ -34,12 +35,12 @@ const GenerateCodesBody = Type.Object(
       Type.Integer({ minimum: 4, maximum: 64, description: 'random characters, default 16' }),
     ),
     charset: Type.Optional(
-      Type.String({
+      SafeString({
         maxLength: 64,
         description: 'distinct characters of [0-9A-Za-z_-], at least 10; default digits and letters',
       }),
     ),
-    prefix: Type.Optional(Type.String({ maxLength: 32, description: 'put before the random part' })),
+    prefix: Type.Optional(SafeString({ maxLength: 32, description: 'put before the random part' })),
   },
   { additionalProperties: false },
 );
@@ -62,7 +63,12 @@ const JobSchema = Type.Object(
 const GeneratedSchema = Type.Object({ campaignId: Uuid, generated: Type.Integer() });
 
 const SharedCodeBody = Type.Object(
-  { code: Type.String({ pattern: SHARED_CODE_PATTERN, description: '4–64 characters of [0-9A-Za-z_-]' }) },
+  {
+    code: Type.String({
+      pattern: SHARED_CODE_PATTERN,
+      description: '8–64 characters of [0-9A-Za-z_-], not starting with "-"',
+    }),
+  },
   { additionalProperties: false },
 );
 
@@ -90,7 +96,8 @@ async function* codesCsv(db: Db, campaignId: string): AsyncGenerator<string> {
   for (;;) {
     const rows = await codesPage(db, campaignId, EXPORT_BATCH, after);
     if (rows.length === 0) return;
-    // Codes are [0-9A-Za-z_-] only: no CSV quoting needed.
+    // Codes are [0-9A-Za-z_-], but one may start with "-" (generated before such codes were
+    // refused): every code cell goes through csvCell.
     yield rows
       .map((row) => {
         const status =
@@ -99,7 +106,7 @@ async function* codesCsv(db: Db, campaignId: string): AsyncGenerator<string> {
             : row.status;
         const expires = asDateOrNull(row.expires_at)?.toISOString() ?? '';
         const redeemed = asDateOrNull(row.redeemed_at)?.toISOString() ?? '';
-        return `${row.code},${status},${asDate(row.issued_at).toISOString()},${expires},${redeemed}\n`;
+        return `${csvCell(row.code)},${status},${asDate(row.issued_at).toISOString()},${expires},${redeemed}\n`;
       })
       .join('');
     const last = rows[rows.length - 1]!;

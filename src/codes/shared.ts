@@ -23,8 +23,12 @@ import { sql } from 'drizzle-orm';
 import { type Db, pgError, queryRows, SQLSTATE } from '../db/client.js';
 import { DomainError } from '../errors.js';
 
-/** Characters a shared code may use (same alphabet as generated codes). */
-export const SHARED_CODE_PATTERN = '^[0-9A-Za-z_-]{4,64}$';
+/**
+ * A shared code: 8 to 64 characters of the generated codes' alphabet, not starting with "-" (a
+ * spreadsheet formula). Shared codes are admin-chosen words, so length is their only defence
+ * against guessing, besides the throttle on code attempts.
+ */
+export const SHARED_CODE_PATTERN = '^[0-9A-Za-z_][0-9A-Za-z_-]{7,63}$';
 
 /**
  * Gives a campaign its shared code (replacing any previous one).

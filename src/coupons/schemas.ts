@@ -1,6 +1,6 @@
 /** The coupon JSON shape and its schema. */
 import { type Static, Type } from 'typebox';
-import { DateTime, Nullable, PageQuery, Uuid } from '../http/schemas.js';
+import { DateTime, Nullable, PageQuery, SafeString, UserId, Uuid } from '../http/schemas.js';
 import { COUPON_STATUSES, type Coupon } from './model.js';
 
 export const CouponSchema = Type.Object(
@@ -25,17 +25,15 @@ export const CouponPageSchema = Type.Object({
 
 export const MyCouponsQuery = Type.Object({
   ...PageQuery,
-  userId: Type.Optional(
-    Type.String({ minLength: 1, maxLength: 128, description: 'admin/service only: list this user' }),
-  ),
+  userId: Type.Optional({ ...UserId, description: 'admin/service only: list this user' }),
 });
 
 export const CouponSearchQuery = Type.Object(
   {
     ...PageQuery,
     campaignId: Type.Optional(Uuid),
-    userId: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
-    code: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
+    userId: Type.Optional(UserId),
+    code: Type.Optional(SafeString({ minLength: 1, maxLength: 128 })),
     status: Type.Optional(Type.Union(COUPON_STATUSES.map((status) => Type.Literal(status)))),
     issuedFrom: Type.Optional({ ...DateTime, description: 'issued at or after (inclusive)' }),
     issuedTo: Type.Optional({ ...DateTime, description: 'issued before (exclusive)' }),

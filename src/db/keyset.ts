@@ -16,8 +16,33 @@ export interface KeysetPosition {
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-/** PostgreSQL's ISO timestamptz output. */
-const PG_TIMESTAMP = /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(\.\d{1,6})?[+-]\d{2}(:\d{2})?$/;
+/** PostgreSQL's ISO timestamptz output: date, time, fraction, offset hours and minutes. */
+const PG_TIMESTAMP = /^(\d{4})-(\d{2})-(\d{2}) (\d{2}):(\d{2}):(\d{2})(\.\d{1,6})?[+-](\d{2})(?::(\d{2}))?$/;
+
+/**
+ * True when a {@link PG_TIMESTAMP} match names a real instant: a date that exists, a time of
+ * day without leap second, an offset PostgreSQL can print (up to ±15:59), a year from 0100 to
+ * 9999 (the range requests may carry, src/http/validation.ts). Such a cursor can only be forged,
+ * but PostgreSQL would answer it with an error (SQLSTATE 22008), never a page.
+ */
+function isRealTimestamp(match: RegExpExecArray): boolean {
+  const [year, month, day, hour, minute, second, offsetHours, offsetMinutes] = [1, 2, 3, 4, 5, 6, 8, 9].map(
+    (i) => Number(match[i] ?? 0),
+  ) as number[];
+  const at = new Date(Date.UTC(2000, month! - 1, day!, hour, minute, second));
+  at.setUTCFullYear(year!);
+  return (
+    year! >= 100 &&
+    at.getUTCFullYear() === year &&
+    at.getUTCMonth() === month! - 1 &&
+    at.getUTCDate() === day &&
+    at.getUTCHours() === hour &&
+    at.getUTCMinutes() === minute &&
+    at.getUTCSeconds() === second &&
+    offsetHours! <= 15 &&
+    offsetMinutes! <= 59
+  );
+}
 
 /** Encodes a keyset position as an opaque URL-safe cursor. */
 export function encodeCursor(position: KeysetPosition): string {
@@ -25,7 +50,8 @@ export function encodeCursor(position: KeysetPosition): string {
 }
 
 /**
- * Decodes a cursor made by {@link encodeCursor}.
+ * Decodes a cursor made by {@link encodeCursor} and checks its timestamp is a real instant, so a
+ * forged cursor is a 400 before any query.
  * @param field the request field that carried it, named in the error.
  * @throws DomainError `validation-failed` on `field` when it is not one.
  */
@@ -36,8 +62,9 @@ export function decodeCursor(
   if (cursor === undefined) return undefined;
   try {
     const [at, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown[];
-    if (typeof at === 'string' && PG_TIMESTAMP.test(at) && typeof id === 'string' && UUID.test(id)) {
-      return { at, id };
+    const timestamp = typeof at === 'string' ? PG_TIMESTAMP.exec(at) : null;
+    if (timestamp && isRealTimestamp(timestamp) && typeof id === 'string' && UUID.test(id)) {
+      return { at: at as string, id };
     }
   } catch {
     // falls through to the error below

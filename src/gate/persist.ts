@@ -12,7 +12,8 @@
 import { type SQL, sql } from 'drizzle-orm';
 import type { Db } from '../db/client.js';
 import { pgError, queryRows, SQLSTATE } from '../db/client.js';
-import { entryFields, STREAM_ENTRY_FIELDS, type StreamClaim } from './stream-entry.js';
+import type { DeadLetterReason } from '../issuance/claims.js';
+import { entryFields, STREAM_ENTRY_FIELDS, type StreamClaim, storableText } from './stream-entry.js';
 
 /** One stream entry as read by the worker. */
 export interface WorkItem {
@@ -79,7 +80,9 @@ export async function persistBatch(
   );
   for (const { id } of stored) notInserted.delete(id);
   const conflicts = items.filter((item) => notInserted.has(item.claim!.claimId));
-  for (const item of conflicts) await insertDeadLetter(db, campaignId, item, SLOT_TAKEN_ERROR, undefined);
+  for (const item of conflicts) {
+    await insertDeadLetter(db, campaignId, item, 'slot-taken', SLOT_TAKEN_ERROR, undefined);
+  }
   return { inserted, deadLettered: conflicts.length };
 }
 
@@ -110,25 +113,44 @@ function insertClaims(campaignId: string, claims: StreamClaim[], onConflict: SQL
         )`;
 }
 
-/** Writes one dead letter (idempotent on the claim id). */
+/** The largest value of an `integer` column. */
+const MAX_INT4 = 2_147_483_647;
+
+/**
+ * Writes one dead letter (idempotent on the claim id), whatever the entry holds: every text is
+ * made storable ({@link storableText}: NUL and lone surrogates escaped), the error is stored as
+ * `<reason>: <detail>` (see `deadLetterReason`) cut to 2,000 characters, and a position outside
+ * an `integer` is left out.
+ * @throws the database error only when the database itself fails (the entry stays pending then).
+ */
 export async function insertDeadLetter(
   db: Db,
   campaignId: string,
   item: WorkItem,
-  error: string,
+  reason: DeadLetterReason,
+  detail: string,
   position: number | undefined,
 ): Promise<void> {
   const claim = item.claim;
-  const fields = entryFields(item.fields);
+  const fields = Object.fromEntries(
+    Object.entries(entryFields(item.fields)).map(([name, value]) => [
+      storableText(name),
+      storableText(value),
+    ]),
+  );
+  const claimId = claim?.claimId ?? fields[STREAM_ENTRY_FIELDS.claimId] ?? null;
+  const storedPosition =
+    position !== undefined && Number.isInteger(position) && position >= 0 && position <= MAX_INT4
+      ? position
+      : null;
   await queryRows(
     db,
     sql`INSERT INTO dead_letters (claim_id, campaign_id, user_id, user_slot, admitted_at, position, entry_id,
                                   fields, deliveries, error)
-        VALUES (${claim?.claimId ?? fields[STREAM_ENTRY_FIELDS.claimId] ?? null}, ${campaignId}, ${claim?.userId ?? null},
-                ${claim?.userSlot ?? null},
+        VALUES (${claimId}, ${campaignId}, ${claim?.userId ?? null}, ${claim?.userSlot ?? null},
                 ${claim ? new Date(claim.admittedMs).toISOString() : null}::timestamptz,
-                ${position ?? null}, ${item.entryId}, ${JSON.stringify(fields)}::jsonb, ${item.deliveries},
-                ${error.slice(0, 2000)})
+                ${storedPosition}, ${storableText(item.entryId)}, ${JSON.stringify(fields)}::jsonb,
+                ${Math.min(item.deliveries, MAX_INT4)}, ${storableText(`${reason}: ${detail}`.slice(0, 2000))})
         ON CONFLICT (claim_id) DO NOTHING`,
   );
 }

@@ -171,24 +171,40 @@ describe('gate result codes', () => {
 });
 
 describe('stream entries', () => {
+  const K1 = '0192b6a0-0000-7000-8000-000000000001';
+  const C1 = '0192b6a0-0000-7000-8000-0000000000c1';
+
   it('parses a complete entry and rejects a malformed one', () => {
-    expect(decodeStreamEntry(['c', 'k1', 'u', 'u1', 's', '2', 't', '123', 'k', 'c1'])).toEqual({
-      claimId: 'k1',
+    expect(decodeStreamEntry(['c', K1, 'u', 'u1', 's', '2', 't', '123', 'k', C1])).toEqual({
+      claimId: K1,
       userId: 'u1',
       userSlot: 2,
       admittedMs: 123,
-      campaignId: 'c1',
+      campaignId: C1,
     });
-    expect(decodeStreamEntry(['c', 'k1', 'u', 'u1', 's', 'x', 't', '123', 'k', 'c1'])).toBeUndefined();
+    expect(decodeStreamEntry(['c', K1, 'u', 'u1', 's', 'x', 't', '123', 'k', C1])).toBeUndefined();
+  });
+
+  it.each([
+    ['a claim id that is not a UUID', ['c', 'k1', 'u', 'u1', 's', '1', 't', '123', 'k', C1]],
+    ['a NUL byte in the user id', ['c', K1, 'u', 'x\u0000y', 's', '1', 't', '123', 'k', C1]],
+    ['a lone surrogate in the user id', ['c', K1, 'u', 'x\ud800', 's', '1', 't', '123', 'k', C1]],
+    ['a slot beyond smallint', ['c', K1, 'u', 'u1', 's', '40000', 't', '123', 'k', C1]],
+    ['slot 0', ['c', K1, 'u', 'u1', 's', '0', 't', '123', 'k', C1]],
+    ['an admission time past year 9999', ['c', K1, 'u', 'u1', 's', '1', 't', '1e20', 'k', C1]],
+    ['a fractional admission time', ['c', K1, 'u', 'u1', 's', '1', 't', '1.5', 'k', C1]],
+    ['a campaign id that is not a UUID', ['c', K1, 'u', 'u1', 's', '1', 't', '123', 'k', 'c1']],
+  ])('rejects an entry with %s (it could never be stored)', (_label, fields) => {
+    expect(decodeStreamEntry(fields)).toBeUndefined();
   });
 
   it('decodes what it encodes', () => {
     const claim = {
-      claimId: 'k1',
-      userId: 'u:1',
+      claimId: K1,
+      userId: 'u:1 🙂',
       userSlot: 3,
       admittedMs: 1_700_000_000_123,
-      campaignId: 'c1',
+      campaignId: C1,
     };
     expect(decodeStreamEntry(encodeStreamEntry(claim))).toEqual(claim);
     expect(STREAM_ENTRY_FIELD_NAMES).toEqual(Object.values(STREAM_ENTRY_FIELDS));

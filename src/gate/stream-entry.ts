@@ -61,9 +61,34 @@ export function entryFields(fields: readonly string[]): Record<string, string> {
   return record;
 }
 
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /**
- * The claim of an entry's field list; undefined when a field is missing or malformed (a poison
- * entry: the worker dead-letters it).
+ * What PostgreSQL `text` and `jsonb` cannot hold faithfully: NUL (refused, SQLSTATE 22021 and
+ * 22P05) and unpaired UTF-16 surrogates (not UTF-8; replaced by U+FFFD or refused).
+ */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: NUL is what must be found
+const UNSTORABLE = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
+/**
+ * `text` with every character PostgreSQL cannot store written as a `\uXXXX` escape (six plain
+ * characters), so a dead letter keeps what the entry held and always stores.
+ */
+export function storableText(text: string): string {
+  return text.replace(
+    new RegExp(UNSTORABLE.source, 'g'),
+    (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
+}
+/** The largest user slot `coupons.user_slot` (smallint) holds. */
+const MAX_USER_SLOT = 32_767;
+/** 9999-12-31T23:59:59.999Z: admission times beyond it are no instant the API could return. */
+const MAX_ADMITTED_MS = 253_402_300_799_999;
+
+/**
+ * The claim of an entry's field list; undefined when a field is missing or could not be stored
+ * as a coupon whatever the database's state (a poison entry, dead-lettered at once): claim and
+ * campaign ids must be UUIDs, the user id text PostgreSQL can store, the slot 1..32767, the
+ * admission time a whole ms from the epoch to year 9999.
  */
 export function decodeStreamEntry(fields: readonly string[]): StreamClaim | undefined {
   const record = entryFields(fields);
@@ -73,7 +98,20 @@ export function decodeStreamEntry(fields: readonly string[]): StreamClaim | unde
   const campaignId = record[f.campaignId];
   const userSlot = Number(record[f.userSlot]);
   const admittedMs = Number(record[f.admittedMs]);
-  if (!claimId || !userId || !campaignId || !Number.isInteger(userSlot) || !Number.isFinite(admittedMs))
+  if (
+    !claimId ||
+    !UUID.test(claimId) ||
+    !userId ||
+    UNSTORABLE.test(userId) ||
+    !campaignId ||
+    !UUID.test(campaignId) ||
+    !Number.isInteger(userSlot) ||
+    userSlot < 1 ||
+    userSlot > MAX_USER_SLOT ||
+    !Number.isInteger(admittedMs) ||
+    admittedMs < 0 ||
+    admittedMs > MAX_ADMITTED_MS
+  )
     return undefined;
   return { claimId, userId, userSlot, admittedMs, campaignId };
 }

@@ -9,18 +9,24 @@
  * - Persisting: one SQL statement per batch (src/gate/persist.ts), then ackClaims.lua (XACK +
  *   XDEL + forget the pending records): a crash between COMMIT and XACK re-delivers the batch,
  *   which then inserts nothing. Only acked entries are ever deleted from a stream.
+ * - Every entry ends as a coupon or a dead letter, whatever it holds (src/gate/persist.ts
+ *   `insertDeadLetter` makes any text storable). At once: the entries of a campaign the database
+ *   does not know (`campaign-unknown`: Redis state of another database or of a restored one) and
+ *   entries that could never be a coupon (`malformed-entry`, src/gate/stream-entry.ts).
  * - When a batch statement fails, its claims are persisted one by one, so one poison entry
  *   cannot hold the others back; the failing entry stays pending.
  * - Re-delivery: `XAUTOCLAIM` takes over entries idle longer than `claimIdleMs` (a crashed or
  *   stuck worker, or a failed entry); at its `maxDeliveries`-th delivery a claim that still fails
- *   becomes a dead letter (with the error) and is acked.
+ *   becomes a dead letter (`persist-failed`, with the error) and is acked.
  * - Shutdown: `stop()` lets every loop finish the batch in hand, then returns.
  */
 import { randomUUID } from 'node:crypto';
 import { ExponentialBackoff, type IBackoff } from 'cockatiel';
+import { sql } from 'drizzle-orm';
 import type { Logger } from 'pino';
 import type { WorkerConfig } from '../config.js';
-import type { Db } from '../db/client.js';
+import { type Db, queryRows } from '../db/client.js';
+import type { DeadLetterReason } from '../issuance/claims.js';
 import { metrics } from '../metrics/metrics.js';
 import type { RedisConnection } from '../redis/connection.js';
 import { runScript } from '../redis/scripts.js';
@@ -35,6 +41,7 @@ const DISCOVERY_INTERVAL_MS = 200;
  * twofold with decorrelated jitter up to 30 s (https://aws.amazon.com/blogs/architecture/exponential-backoff-and-jitter/).
  */
 const ERROR_BACKOFF = new ExponentialBackoff({ initialDelay: 500, maxDelay: 30_000 });
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 type RawEntry = [id: string, fields: string[] | null];
 
@@ -68,6 +75,7 @@ export class StreamWorker {
   private readonly nextReclaim = new Map<string, number>();
   private readonly reclaimCursor = new Map<string, string>();
   private readonly wake = new Set<() => void>();
+  private readonly knownCampaigns = new Set<string>();
   private turn = 0;
   /** The back-off step all loops wait out after a failure; undefined while iterations succeed. */
   private failure: { backoff: IBackoff<unknown>; until: number } | undefined;
@@ -160,6 +168,12 @@ export class StreamWorker {
   /** One read (and, when due, one reclaim) on one campaign; returns entries handled. */
   async drainOnce(campaignId: string): Promise<number> {
     const { redis, config } = this.options;
+    if (!UUID.test(campaignId)) {
+      // Not a campaign of any database (campaign ids are UUIDs): nothing of it could be stored.
+      this.options.logger?.error({ campaignId }, 'stream registry member is not a campaign id; dropped');
+      await redis.client.srem(redis.keys.streamRegistry, campaignId);
+      return 0;
+    }
     const keys = redis.keys.campaign(campaignId);
     let handled = 0;
     let reclaimed = false;
@@ -254,55 +268,69 @@ export class StreamWorker {
     return live.length;
   }
 
-  /** Persists a batch, falling back to one claim at a time when the batch statement fails. */
+  /**
+   * Settles a batch: every entry becomes a coupon or a dead letter, and the settled ones are
+   * acknowledged together. Entries of a campaign the database does not know, and entries that
+   * could never be a coupon, are dead-lettered at once; the rest are persisted in one statement,
+   * or one by one when it fails, a claim the database refuses becoming a dead letter at its
+   * `maxDeliveries`-th delivery. A dead letter that cannot be written (the database is down)
+   * leaves only its own entry pending.
+   */
   private async process(campaignId: string, items: WorkItem[]): Promise<void> {
-    const { db } = this.options;
-    const good: WorkItem[] = [];
-    const failed: { item: WorkItem; error: string }[] = [];
-    for (const item of items) {
-      if (item.claim && item.claim.campaignId === campaignId) good.push(item);
-      else failed.push({ item, error: 'malformed stream entry' });
-    }
+    const letters: { item: WorkItem; reason: DeadLetterReason; detail: string }[] = [];
     const done: WorkItem[] = [];
-    if (good.length > 0) {
-      try {
-        const result = await persistBatch(db, campaignId, good);
-        this.stats.persisted += result.inserted;
-        this.stats.deadLettered += result.deadLettered;
-        metrics.deadLetters.inc(result.deadLettered);
-        done.push(...good);
-      } catch (batchError) {
-        if (good.length === 1) failed.push({ item: good[0]!, error: errorText(batchError) });
-        else {
-          for (const item of good) {
-            try {
-              const result = await persistBatch(db, campaignId, [item]);
-              this.stats.persisted += result.inserted;
-              this.stats.deadLettered += result.deadLettered;
-              metrics.deadLetters.inc(result.deadLettered);
-              done.push(item);
-            } catch (error) {
-              failed.push({ item, error: errorText(error) });
-            }
-          }
-        }
+    if (!(await this.isKnownCampaign(campaignId))) {
+      for (const item of items) {
+        letters.push({
+          item,
+          reason: 'campaign-unknown',
+          detail: `campaign ${campaignId} is not in the database`,
+        });
+      }
+    } else {
+      const good: WorkItem[] = [];
+      for (const item of items) {
+        if (item.claim && item.claim.campaignId === campaignId) good.push(item);
+        else letters.push({ item, reason: 'malformed-entry', detail: 'malformed stream entry' });
+      }
+      for (const { item, error } of await this.persist(campaignId, good, done)) {
+        if (item.deliveries >= this.options.config.maxDeliveries) {
+          letters.push({ item, reason: 'persist-failed', detail: errorText(error) });
+        } else this.stats.errors++;
       }
     }
-    const exhausted = failed.filter(({ item }) => item.deliveries >= this.options.config.maxDeliveries);
-    if (exhausted.length > 0) {
+    if (letters.length > 0) {
       const positions = await this.positions(
         campaignId,
-        exhausted.map(({ item }) => item),
+        letters.map(({ item }) => item),
       );
-      for (const { item, error } of exhausted) {
-        await insertDeadLetter(db, campaignId, item, error, positions.get(item.entryId));
+      for (const { item, reason, detail } of letters) {
+        try {
+          await insertDeadLetter(
+            this.options.db,
+            campaignId,
+            item,
+            reason,
+            detail,
+            positions.get(item.entryId),
+          );
+        } catch (error) {
+          this.stats.errors++;
+          this.options.logger?.error(
+            { err: error, campaignId, entryId: item.entryId },
+            'dead letter not written',
+          );
+          continue;
+        }
         this.stats.deadLettered++;
         metrics.deadLetters.inc();
         done.push(item);
       }
-      this.options.logger?.warn({ campaignId, count: exhausted.length }, 'claims moved to dead letters');
+      this.options.logger?.warn(
+        { campaignId, count: letters.length, reason: letters[0]!.reason },
+        'claims moved to dead letters',
+      );
     }
-    if (failed.length > exhausted.length) this.stats.errors += failed.length - exhausted.length;
     if (done.length > 0) {
       await runScript(
         this.options.redis.client,
@@ -317,6 +345,47 @@ export class StreamWorker {
       );
     }
     this.stats.batches++;
+  }
+
+  /**
+   * Persists well-formed claims in one statement, or one by one when it fails; the persisted
+   * ones are pushed to `done`.
+   * @returns the claims the database refused, with its error.
+   */
+  private async persist(
+    campaignId: string,
+    good: WorkItem[],
+    done: WorkItem[],
+  ): Promise<{ item: WorkItem; error: unknown }[]> {
+    const refused: { item: WorkItem; error: unknown }[] = [];
+    const groups = good.length === 0 ? [] : [good];
+    for (let i = 0; i < groups.length; i++) {
+      const group = groups[i]!;
+      try {
+        const result = await persistBatch(this.options.db, campaignId, group);
+        this.stats.persisted += result.inserted;
+        this.stats.deadLettered += result.deadLettered;
+        metrics.deadLetters.inc(result.deadLettered);
+        done.push(...group);
+      } catch (error) {
+        if (group.length === 1) refused.push({ item: group[0]!, error });
+        else groups.push(...group.map((item) => [item]));
+      }
+    }
+    return refused;
+  }
+
+  /**
+   * True when the database has the campaign. Known ones are remembered: a campaign row leaves
+   * only by archival, months after its soft delete, when no claim can reach its stream (and one
+   * that did would still be dead-lettered by persistBatch, as a slot it cannot take).
+   */
+  private async isKnownCampaign(campaignId: string): Promise<boolean> {
+    if (this.knownCampaigns.has(campaignId)) return true;
+    if (!UUID.test(campaignId)) return false;
+    const rows = await queryRows(this.options.db, sql`SELECT 1 FROM campaigns WHERE id = ${campaignId}`);
+    if (rows.length > 0) this.knownCampaigns.add(campaignId);
+    return rows.length > 0;
   }
 
   /** Places in line of claims about to be dead-lettered, from their pending records. */

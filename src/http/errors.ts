@@ -108,6 +108,21 @@ export function asDomainError(error: unknown): DomainError {
   return new DomainError('internal', undefined, { cause: error });
 }
 
+/**
+ * Fastify's `frameworkErrors` option: errors its router raises before any route runs (a path
+ * that is not valid percent-encoding, FST_ERR_BAD_URL; a path parameter over `maxParamLength`,
+ * FST_ERR_MAX_PARAM_LENGTH), answered as 400 `validation-failed` problem+json on `params` like
+ * every other bad input, instead of Fastify's own JSON body.
+ */
+export function frameworkErrors(error: FastifyError, _request: FastifyRequest, reply: FastifyReply): void {
+  const message =
+    error.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 'a path parameter is too long' : 'is not a valid URL path';
+  sendProblem(
+    reply,
+    new DomainError('validation-failed', `params ${message}`, { errors: [{ field: 'params', message }] }),
+  );
+}
+
 /** The error and not-found handlers of the whole app (plugin `stampede-errors`). */
 export const errorHandling = fp(installErrorHandlers, { name: 'stampede-errors' });
 

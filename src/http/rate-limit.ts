@@ -1,5 +1,5 @@
 /**
- * Per-user rate limiting of claims (@fastify/rate-limit): a user — the caller itself, or the
+ * Rate limits (@fastify/rate-limit). Claims: a user — the caller itself, or the
  * shop user an admin/service token claims for — may send `max` claims per window; the next get
  * 429 `rate-limited` problem+json with `Retry-After`, counted in
  * `stampede_rate_limited_requests_total{route}`. Impatient retries of a flash sale then cost one
@@ -24,7 +24,10 @@ export interface RateLimitStore {
     | undefined;
 }
 
-/** The rate limiter (plugin `stampede-rate-limit`); routes opt in with {@link claimRateLimit}. */
+/**
+ * The rate limiter (plugin `stampede-rate-limit`); routes opt in with {@link claimRateLimit} or
+ * {@link codeAttemptThrottle}.
+ */
 export const rateLimit = fp(installRateLimit, {
   name: 'stampede-rate-limit',
   dependencies: ['stampede-errors', 'stampede-auth'],
@@ -57,5 +60,76 @@ export function claimRateLimit(options: Config['claimRateLimit']): { rateLimit?:
       keyGenerator: (request) =>
         `claims:${actingUserId(request.user, (request.body as { userId?: string } | undefined)?.userId)}`,
     },
+  };
+}
+
+/**
+ * A request limit as a hook, through @fastify/rate-limit's `createRateLimit` (its store: Redis
+ * when configured): each request the hook sees counts against `key(request)`; past `max` in
+ * `windowMs` it throws 429 `rate-limited` with `Retry-After`, naming `what` ("code attempts per
+ * user"), and counts the refusal in `stampede_rate_limited_requests_total{route}`.
+ */
+export function requestLimit(
+  app: FastifyInstance,
+  options: { max: number; windowMs: number; key: (request: FastifyRequest) => string; what: string },
+): (request: FastifyRequest) => Promise<void> {
+  const check = app.createRateLimit({
+    max: options.max,
+    timeWindow: options.windowMs,
+    keyGenerator: options.key,
+  });
+  return async (request) => {
+    const limit = await check(request);
+    if (limit.isAllowed || !limit.isExceeded) return;
+    metrics.rateLimited.inc({ route: request.routeOptions.url ?? 'unmatched' });
+    throw new DomainError(
+      'rate-limited',
+      `at most ${limit.max} ${options.what} in ${options.windowMs / 1000} s`,
+      {
+        retryAfterSeconds: Math.max(1, limit.ttlInSeconds),
+      },
+    );
+  };
+}
+
+/**
+ * The throttle on guessing codes, a preHandler of the redemption routes: every request that names
+ * a `code` (a redemption or a validation) counts against the acting user (`max`) and, for user
+ * tokens, the client IP (`ipMax`) — an admin or service token is a shop backend acting for many
+ * users from one address. Past either limit in `windowMs` it gets 429 (see {@link requestLimit}).
+ * Attempts count, not only failures: @fastify/rate-limit counts requests and cannot read a count
+ * without adding to it, and one shopper sends one or two codes a minute. A Redis failure lets the
+ * request through, as for claims.
+ * @returns the hook, or undefined when both limits are 0.
+ */
+export function codeAttemptThrottle(
+  app: FastifyInstance,
+  options: Config['codeAttemptLimit'],
+): ((request: FastifyRequest) => Promise<void>) | undefined {
+  const { windowMs } = options;
+  const perUser =
+    options.max > 0
+      ? requestLimit(app, {
+          max: options.max,
+          windowMs,
+          key: (request) =>
+            `codes:user:${actingUserId(request.user, (request.body as { userId?: string }).userId)}`,
+          what: 'code attempts per user',
+        })
+      : undefined;
+  const perIp =
+    options.ipMax > 0
+      ? requestLimit(app, {
+          max: options.ipMax,
+          windowMs,
+          key: (request) => `codes:ip:${request.ip}`,
+          what: 'code attempts per IP',
+        })
+      : undefined;
+  if (!perUser && !perIp) return undefined;
+  return async (request) => {
+    if ((request.body as { code?: string } | undefined)?.code === undefined) return;
+    await perUser?.(request);
+    if (request.user.role === 'user') await perIp?.(request);
   };
 }

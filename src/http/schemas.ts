@@ -2,10 +2,34 @@
  * Schemas shared by several routes: the problem body, ids, pagination. Route-specific schemas live
  * beside their routes; every TS type of a request or response is inferred from its schema.
  */
-import { Type } from 'typebox';
+import { type TStringOptions, Type } from 'typebox';
 
 export const Uuid = Type.String({ format: 'uuid', description: 'UUID' });
-export const DateTime = Type.String({ format: 'date-time', description: 'RFC 3339 date-time' });
+
+/**
+ * An RFC 3339 date-time that is a real instant the database stores and reads back unchanged:
+ * no leap second (`:60`), no month 13 or February 30, and from 0100-01-01T00:00:00Z to
+ * 9999-12-31T23:59:59.999Z once its offset is applied. Enforced by the `date-time` format of
+ * src/http/validation.ts ({@link isStoredInstant}), stricter than ajv-formats' own.
+ */
+export const DateTime = Type.String({
+  format: 'date-time',
+  description: 'RFC 3339 date-time, years 0100 to 9999, no leap second',
+});
+
+/**
+ * Characters no request string may hold: C0 and C1 control characters (NUL included, which
+ * PostgreSQL `text` cannot store: SQLSTATE 22021) and unpaired UTF-16 surrogates (not UTF-8).
+ * Ajv compiles patterns with the `u` flag, so the surrogate range matches lone halves only.
+ */
+export const SAFE_TEXT_PATTERN = '^[^\\u0000-\\u001F\\u007F-\\u009F\\uD800-\\uDFFF]*$';
+
+/** A request string of printable text ({@link SAFE_TEXT_PATTERN}); `options` add lengths, a description. */
+export const SafeString = (options: TStringOptions = {}) =>
+  Type.String({ pattern: SAFE_TEXT_PATTERN, ...options });
+
+/** A shop's user id, as a token's subject or an admin/service request names it. */
+export const UserId = SafeString({ minLength: 1, maxLength: 128 });
 export const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(schema: T) =>
   Type.Union([schema, Type.Null()]);
 

@@ -18,7 +18,39 @@ function makeAjv(options: Options) {
     ...options,
   });
   addFormats.default(ajv);
+  ajv.addFormat('date-time', { type: 'string', validate: isStoredInstant });
   return ajv;
+}
+
+/** RFC 3339 `date-time` (section 5.6; `T`/`Z` in either case, a space for `T` as its note allows). */
+const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(\.\d+)?(?:[Zz]|([+-])(\d{2}):(\d{2}))$/;
+/**
+ * The instants a request may carry. PostgreSQL's timestamptz reaches 4713 BC to 294276 AD
+ * (https://www.postgresql.org/docs/current/datatype-datetime.html), but RFC 3339 years have four
+ * digits and the timestamps read back are parsed by `new Date(text)`, which turns years below
+ * 0100 into 19xx/20xx: within these bounds everything stored comes back unchanged.
+ */
+const EARLIEST_MS = Date.UTC(100, 0, 1);
+const LATEST_MS = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
+
+/**
+ * True when `value` is an RFC 3339 date-time naming a real instant the database stores and
+ * returns unchanged: a calendar date that exists (no month 13, no February 30), hours 00-23,
+ * no leap second (`:60`, which JavaScript dates cannot hold), an offset within ±23:59, and an
+ * instant from 0100-01-01T00:00:00Z to 9999-12-31T23:59:59.999Z. Every value it accepts parses
+ * with `new Date(value)`.
+ */
+export function isStoredInstant(value: string): boolean {
+  const match = RFC3339.exec(value);
+  if (!match) return false;
+  const [year, month, day, hour, minute, second] = match.slice(1, 7).map(Number) as number[];
+  const calendar = new Date(Date.UTC(year!, month! - 1, day!));
+  calendar.setUTCFullYear(year!); // Date.UTC maps years 0-99 to 1900-1999
+  if (calendar.getUTCMonth() !== month! - 1 || calendar.getUTCDate() !== day!) return false;
+  if (hour! > 23 || minute! > 59 || second! > 59) return false;
+  if (match[8] && (Number(match[9]) > 23 || Number(match[10]) > 59)) return false;
+  const instant = Date.parse(value);
+  return instant >= EARLIEST_MS && instant <= LATEST_MS;
 }
 
 /** The validator compiler of every route (plugin `stampede-validation`). */

@@ -11,6 +11,7 @@
  * died mid-flight (process killed) is taken over after {@link ABANDONED_AFTER_SECONDS}.
  */
 import { createHash } from 'node:crypto';
+import canonicalize from 'canonicalize';
 import { and, eq, isNull, sql } from 'drizzle-orm';
 import { type Db, queryRows } from '../db/client.js';
 import { idempotencyKeys } from '../db/schema.js';
@@ -31,7 +32,11 @@ export interface StoredResponse {
 export interface IdempotencyScope {
   principal: string;
   key: string;
-  /** Anything that identifies the request: method, route, body. Hashed with SHA-256. */
+  /**
+   * Anything that identifies the request: method, route, body. Hashed with SHA-256 in its RFC 8785
+   * canonical JSON form (keys sorted), so the same body with its keys in another order is the
+   * same request.
+   */
   fingerprint: unknown;
 }
 
@@ -49,7 +54,9 @@ export async function runIdempotent(
   operation: (tx: Db) => Promise<StoredResponse>,
   describeError: (error: DomainError) => StoredResponse,
 ): Promise<StoredResponse & { replayed: boolean }> {
-  const requestHash = createHash('sha256').update(JSON.stringify(scope.fingerprint)).digest('hex');
+  const requestHash = createHash('sha256')
+    .update(canonicalize(scope.fingerprint) ?? '')
+    .digest('hex');
   const owned = await acquireKey(db, scope, requestHash);
   if (!owned) return { ...(await existingResponse(db, scope, requestHash)), replayed: true };
 

@@ -14,10 +14,45 @@ import { type Db, queryRows } from '../db/client.js';
 import { DomainError } from '../errors.js';
 import type { IssuanceStrategy } from './strategies/types.js';
 
+/**
+ * Why a claim became a dead letter, as its owner sees it (`GET /v1/claims/{id}`): a stable code,
+ * never the stored error text, which may quote SQL and parameters.
+ * - `malformed-entry`: the stream entry could not be a coupon whatever the database holds;
+ * - `campaign-unknown`: the database has no such campaign (Redis state of another database);
+ * - `slot-taken`: the user's slot went to another coupon (the gate was reloaded mid-batch);
+ * - `persist-failed`: the database refused the coupon at every delivery.
+ */
+export const DEAD_LETTER_REASONS = [
+  'malformed-entry',
+  'campaign-unknown',
+  'slot-taken',
+  'persist-failed',
+] as const;
+export type DeadLetterReason = (typeof DEAD_LETTER_REASONS)[number];
+
+/**
+ * The reason of a stored dead letter error, written `<reason>: <detail>` (the reason lives in
+ * the `error` column so that no migration was needed); rows written before the codes map by
+ * their old texts, anything else is `persist-failed`.
+ */
+export function deadLetterReason(error: string): DeadLetterReason {
+  const code = error.slice(0, error.indexOf(':'));
+  if ((DEAD_LETTER_REASONS as readonly string[]).includes(code)) return code as DeadLetterReason;
+  if (error.startsWith('malformed stream entry')) return 'malformed-entry';
+  if (error.startsWith("the user's slot was already taken")) return 'slot-taken';
+  return 'persist-failed';
+}
+
 export type ClaimStatus =
   | { status: 'pending'; claimId: string; campaignId: string; userId: string; position: number }
   | { status: 'issued'; claimId: string; campaignId: string; userId: string | null; coupon: Coupon }
-  | { status: 'failed'; claimId: string; campaignId: string; userId: string | null; error: string };
+  | {
+      status: 'failed';
+      claimId: string;
+      campaignId: string;
+      userId: string | null;
+      reason: DeadLetterReason;
+    };
 
 /** @throws DomainError `not-found` for an unknown claim; `service-unavailable` (see above). */
 export async function findClaim(db: Db, issuance: IssuanceStrategy, claimId: string): Promise<ClaimStatus> {
@@ -43,7 +78,7 @@ export async function findClaim(db: Db, issuance: IssuanceStrategy, claimId: str
       claimId,
       campaignId: dead[0].campaign_id,
       userId: dead[0].user_id,
-      error: dead[0].error,
+      reason: deadLetterReason(dead[0].error),
     };
   }
   if (redisError) {

@@ -18,15 +18,13 @@ import { timeOrderedId } from '../db/ids.js';
 import { DomainError } from '../errors.js';
 import { actingUserId, requireRole } from '../http/auth.js';
 import { claimRateLimit } from '../http/rate-limit.js';
-import { IdParams, ProblemResponses, Uuid } from '../http/schemas.js';
-import { findClaim } from './claims.js';
+import { IdParams, ProblemResponses, UserId, Uuid } from '../http/schemas.js';
+import { DEAD_LETTER_REASONS, findClaim } from './claims.js';
 import type { IssuanceStrategy } from './strategies/types.js';
 
 export const ClaimBody = Type.Object(
   {
-    userId: Type.Optional(
-      Type.String({ minLength: 1, maxLength: 128, description: 'admin/service only: claim for this user' }),
-    ),
+    userId: Type.Optional({ ...UserId, description: 'admin/service only: claim for this user' }),
   },
   { additionalProperties: false },
 );
@@ -55,7 +53,10 @@ export const ClaimStatusSchema = Type.Union([
     claimId: Uuid,
     campaignId: Uuid,
     status: Type.Literal('failed'),
-    error: Type.String({ description: 'why the claim could not be persisted' }),
+    reason: Type.Enum(DEAD_LETTER_REASONS, {
+      description:
+        'why the claim could not be persisted: a stable code (the details stay with the operators)',
+    }),
   }),
 ]);
 
@@ -145,7 +146,7 @@ export async function claimRoutes(
         claimId: claim.claimId,
         campaignId: claim.campaignId,
         status: 'failed' as const,
-        error: claim.error,
+        reason: claim.reason,
       };
     },
   );

@@ -8,11 +8,13 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { type Static, Type } from 'typebox';
+import type { Config } from '../config.js';
 import type { Db } from '../db/client.js';
 import { type DomainError, invalidField } from '../errors.js';
 import { actingUserId, requireRole } from '../http/auth.js';
 import { PROBLEM_CONTENT_TYPE, toProblem } from '../http/errors.js';
-import { DateTime, IdParams, Nullable, ProblemResponses, Uuid } from '../http/schemas.js';
+import { codeAttemptThrottle } from '../http/rate-limit.js';
+import { DateTime, IdParams, Nullable, ProblemResponses, SafeString, UserId, Uuid } from '../http/schemas.js';
 import { KEY_PATTERN, runIdempotent } from '../idempotency/store.js';
 import { observeRedemption } from '../metrics/observe.js';
 import type { Redemption } from './repository.js';
@@ -25,11 +27,9 @@ export const RedeemBody = Type.Object(
   {
     couponId: Type.Optional({ ...Uuid, description: 'the coupon to redeem; or give `code`' }),
     code: Type.Optional({ ...CodeString, description: 'a generated or shared code; or give `couponId`' }),
-    orderId: Type.String({ minLength: 1, maxLength: 128 }),
+    orderId: SafeString({ minLength: 1, maxLength: 128 }),
     orderAmount: Type.Integer({ minimum: 0, maximum: 1_000_000_000, description: 'minor currency units' }),
-    userId: Type.Optional(
-      Type.String({ minLength: 1, maxLength: 128, description: 'admin/service only: redeem for this user' }),
-    ),
+    userId: Type.Optional({ ...UserId, description: 'admin/service only: redeem for this user' }),
   },
   { additionalProperties: false },
 );
@@ -123,13 +123,25 @@ async function sendIdempotent(
   return reply.code(result.status).send(result.body);
 }
 
-export async function redemptionRoutes(app: FastifyInstance, { db }: { db: Db }): Promise<void> {
+export interface RedemptionRouteOptions {
+  db: Db;
+  /** The throttle on guessing codes (src/http/rate-limit.ts). */
+  codeAttemptLimit: Config['codeAttemptLimit'];
+}
+
+export async function redemptionRoutes(
+  app: FastifyInstance,
+  { db, codeAttemptLimit }: RedemptionRouteOptions,
+): Promise<void> {
   const api = app.withTypeProvider<TypeBoxTypeProvider>();
+  const throttle = codeAttemptThrottle(app, codeAttemptLimit);
+  const guessing = throttle ? { preHandler: throttle } : {};
 
   api.post(
     '/v1/redemptions',
     {
       onRequest: requireRole(),
+      ...guessing,
       schema: {
         tags: ['redemptions'],
         summary: 'Redeem a coupon for an order',
@@ -155,6 +167,7 @@ export async function redemptionRoutes(app: FastifyInstance, { db }: { db: Db })
     '/v1/redemptions/validate',
     {
       onRequest: requireRole(),
+      ...guessing,
       schema: {
         tags: ['redemptions'],
         summary: 'Check whether a coupon or code applies to an order, and its discount; changes nothing',

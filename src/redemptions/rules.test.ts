@@ -33,6 +33,7 @@ describe('redemptionRejection', () => {
     ['an unknown coupon', undefined, 'u1', 'not-found'],
     ["another user's coupon", issued, 'u2', 'not-found'],
     ['a deleted campaign', { ...issued, campaignDeleted: true }, 'u1', 'not-found'],
+    ['a coupon of a draft campaign (issue 12)', { ...issued, campaignStatus: 'draft' }, 'u1', 'not-found'],
     ['a redeemed coupon', { ...issued, couponStatus: 'redeemed' }, 'u1', 'already-redeemed'],
     ['a revoked coupon', { ...issued, couponStatus: 'revoked' }, 'u1', 'coupon-revoked'],
     ['an expired coupon', { ...issued, expiresAt: new Date('2025-12-31T00:00:00Z') }, 'u1', 'coupon-expired'],

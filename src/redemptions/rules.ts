@@ -37,7 +37,13 @@ export function redemptionRejection(
 ): DomainError | undefined {
   // Another user's coupon is reported as unknown: its existence is none of the caller's business.
   // An owner-less coupon (a generated code) belongs to whoever presents it.
-  if (!state || state.campaignDeleted || (state.userId !== null && state.userId !== userId)) {
+  // A draft's coupons (codes generated ahead of launch) are unknown too, as the draft itself is.
+  if (
+    !state ||
+    state.campaignDeleted ||
+    state.campaignStatus === 'draft' ||
+    (state.userId !== null && state.userId !== userId)
+  ) {
     return new DomainError('not-found', 'no such coupon for this user');
   }
   if (state.couponStatus === 'redeemed') return new DomainError('already-redeemed');

@@ -72,6 +72,25 @@ describe.each(ENGINES)('bad input on %s', (engine) => {
       'body/endsAt',
     ],
     ['no name', { name: undefined }, 'body/name'],
+    // Issue 12: these answered 500 (the database refused the instant).
+    ['a leap second in startsAt', { startsAt: '2030-06-30T23:59:60Z' }, 'body/startsAt'],
+    ['year 0000 in startsAt', { startsAt: '0000-01-01T00:00:00Z' }, 'body/startsAt'],
+    ['month 13 in endsAt', { endsAt: '2030-13-01T00:00:00Z' }, 'body/endsAt'],
+    ['February 30 in endsAt', { endsAt: '2030-02-30T00:00:00Z' }, 'body/endsAt'],
+    // Read back through new Date(text), years below 0100 became 19xx/20xx.
+    ['year 0001 in startsAt', { startsAt: '0001-01-01T00:00:00Z' }, 'body/startsAt'],
+    [
+      'an instant before year 0100 through its offset',
+      { startsAt: '0100-01-01T00:00:00+01:00' },
+      'body/startsAt',
+    ],
+    ['an instant after year 9999 through its offset', { endsAt: '9999-12-31T23:00:00-05:00' }, 'body/endsAt'],
+    ['an hour 24', { endsAt: '2030-01-01T24:00:00Z' }, 'body/endsAt'],
+    [
+      'a leap second in couponValidity.until',
+      { couponValidity: { until: '2030-06-30T23:59:60Z' } },
+      'body/couponValidity/until',
+    ],
   ])('rejects a campaign with %s', async (_label, overrides, field) => {
     await expectRejected(
       { method: 'POST', url: '/v1/campaigns', headers: admin(), payload: campaignBody(overrides) },
@@ -264,6 +283,129 @@ describe.each(ENGINES)('bad input on %s', (engine) => {
       'validation-failed',
       'querystring/cursor',
     );
+  });
+
+  describe('issue 12: inputs that answered 500', () => {
+    const NUL = 'x\u0000y';
+    /** A cursor in the format encodeCursor writes, holding an impossible timestamp. */
+    const cursorAt = (at: string) => Buffer.from(JSON.stringify([at, randomUUID()])).toString('base64url');
+
+    it.each([
+      ['9999-99-99 99:99:99+99'],
+      ['2026-13-01 00:00:00+00'],
+      ['2026-02-30 00:00:00+00'],
+      ['0000-01-01 00:00:00+00'],
+      ['2026-01-01 24:00:00+00'],
+      ['2026-01-01 00:00:00+99'],
+    ])('rejects the well-shaped but impossible cursor %s on every paged route', async (at) => {
+      const cursor = cursorAt(at);
+      for (const [url, headers] of [
+        ['/v1/campaigns', {}],
+        ['/v1/coupons', bearer(t.adminToken)],
+        ['/v1/me/coupons', bearer(t.userToken('owner'))],
+      ] as const) {
+        await expectRejected(
+          { method: 'GET', url: `${url}?cursor=${cursor}`, headers },
+          400,
+          'validation-failed',
+          'querystring/cursor',
+        );
+      }
+    });
+
+    it('rejects a path that is not valid percent-encoding or has a too long parameter (found by properties.test.ts)', async () => {
+      for (const url of ['/v1/campaigns/%E0%A4%A', `/v1/campaigns/${'x'.repeat(300)}`]) {
+        await expectRejected({ method: 'GET', url }, 400, 'validation-failed', 'params');
+      }
+    });
+
+    it('rejects a NUL byte in a campaign name on create and on change', async () => {
+      await expectRejected(
+        { method: 'POST', url: '/v1/campaigns', headers: admin(), payload: campaignBody({ name: NUL }) },
+        400,
+        'validation-failed',
+        'body/name',
+      );
+      await expectRejected(
+        { method: 'PATCH', url: `/v1/campaigns/${campaignId}`, headers: admin(), payload: { name: NUL } },
+        400,
+        'validation-failed',
+        'body/name',
+      );
+    });
+
+    it('rejects a NUL byte in the userId of a claim', async () => {
+      await expectRejected(
+        {
+          method: 'POST',
+          url: `/v1/campaigns/${campaignId}/claims`,
+          headers: admin(),
+          payload: { userId: NUL },
+        },
+        400,
+        'validation-failed',
+        'body/userId',
+      );
+    });
+
+    it.each([
+      ['orderId', { orderId: NUL }],
+      ['userId', { userId: NUL }],
+    ])('rejects a NUL byte in the %s of a redemption', async (field, overrides) => {
+      await expectRejected(
+        {
+          method: 'POST',
+          url: '/v1/redemptions',
+          headers: admin(),
+          payload: { couponId, orderId: 'o', orderAmount: 100, userId: 'owner', ...overrides },
+        },
+        400,
+        'validation-failed',
+        `body/${field}`,
+      );
+    });
+
+    it.each([
+      ['/v1/coupons?code=x%00y', 'querystring/code'],
+      ['/v1/coupons?userId=x%00y', 'querystring/userId'],
+      ['/v1/me/coupons?userId=x%00y', 'querystring/userId'],
+      ['/v1/archive/coupons?code=x%00y', 'querystring/code'],
+      ['/v1/coupons?issuedFrom=2030-06-30T23:59:60Z', 'querystring/issuedFrom'],
+      ['/v1/coupons?issuedTo=0000-01-01T00:00:00Z', 'querystring/issuedTo'],
+    ])('rejects %s', async (url, field) => {
+      await expectRejected(
+        { method: 'GET', url, headers: bearer(t.adminToken) },
+        400,
+        'validation-failed',
+        field,
+      );
+    });
+
+    it('rejects a leap second in a changed endsAt', async () => {
+      await expectRejected(
+        {
+          method: 'PATCH',
+          url: `/v1/campaigns/${campaignId}`,
+          headers: admin(),
+          payload: { endsAt: '2030-06-30T23:59:60Z' },
+        },
+        400,
+        'validation-failed',
+        'body/endsAt',
+      );
+    });
+
+    it('accepts the edges of the range: years 0100 and 9999, lower-case T and Z, offsets', async () => {
+      const campaign = await createCampaign(t, {
+        status: 'draft',
+        startsAt: '0100-01-01T00:00:00Z',
+        endsAt: '9999-12-31T23:59:59.999Z',
+      });
+      expect(campaign.startsAt).toBe('0100-01-01T00:00:00.000Z');
+      expect(campaign.endsAt).toBe('9999-12-31T23:59:59.999Z');
+      const shifted = await createCampaign(t, { status: 'draft', startsAt: '2030-01-01t09:00:00+09:00' });
+      expect(shifted.startsAt).toBe('2030-01-01T00:00:00.000Z');
+    });
   });
 
   it('rejects an invalid status transition with 409', async () => {

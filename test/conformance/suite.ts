@@ -145,21 +145,28 @@ export function conformanceSuite(engines: readonly Engine[], harnesses: Strategy
       });
 
       it.each([
-        ['a suspended campaign', { status: 'active' as const }, 'suspend'],
-        ['a draft campaign', { status: 'draft' as const }, undefined],
-        ['an ended campaign', { status: 'active' as const }, 'end'],
-        ['a campaign that has not started', { startsAt: new Date(Date.now() + HOUR_MS) }, undefined],
+        ['a suspended campaign', { status: 'active' as const }, 'suspend', 'campaign-not-active'],
+        // A draft is unpublished: claims answer as GET does to non-admins (issue 12).
+        ['a draft campaign', { status: 'draft' as const }, undefined, 'not-found'],
+        ['an ended campaign', { status: 'active' as const }, 'end', 'campaign-not-active'],
+        [
+          'a campaign that has not started',
+          { startsAt: new Date(Date.now() + HOUR_MS) },
+          undefined,
+          'campaign-not-active',
+        ],
         [
           'a campaign whose window has closed',
           { startsAt: new Date(Date.now() - 2 * HOUR_MS), endsAt: new Date(Date.now() - HOUR_MS) },
           undefined,
+          'campaign-not-active',
         ],
-      ])('rejects claims on %s and writes nothing', async (_label, overrides, action) => {
+      ])('rejects claims on %s and writes nothing', async (_label, overrides, action, code) => {
         const campaign = await newCampaign(overrides);
         if (action === 'suspend') await campaigns.update(campaign.id, { status: 'suspended' });
         if (action === 'end') await campaigns.update(campaign.id, { status: 'ended' });
         const result = await race(Array.from({ length: 20 }, (_, i) => claim(campaign.id, `late-${i}`)));
-        expect(result).toEqual({ admitted: 0, rejected: { 'campaign-not-active': 20 } });
+        expect(result).toEqual({ admitted: 0, rejected: { [code]: 20 } });
         expect(await persisted(campaign.id)).toMatchObject({ coupons: 0, issued_count: 0 });
       });
 

@@ -21,6 +21,9 @@ export function testConfig(overrides: Partial<Config> = {}): Config & { jwtSecre
     // busy 2-core machine PGlite's bursts would trip load shedding; their own tests
     // (test/observability/) turn them on.
     claimRateLimit: { max: 0, windowMs: 10_000 },
+    codeAttemptLimit: { max: 0, ipMax: 0, windowMs: 60_000 },
+    loginFailureLimit: { max: 0, ipMax: 0, windowMs: 60_000 },
+    signupRateLimit: { max: 0, windowMs: 60_000 },
     loadShedding: { maxEventLoopDelayMs: 0, sampleIntervalMs: 500, retryAfterSeconds: 2 },
     ...overrides,
   } as Config & { jwtSecret: string };

@@ -79,10 +79,14 @@ describe('redis-gate over HTTP', () => {
       t.database.db,
       campaign.id,
       { entryId: '1-0', fields: ['c', claimId], claim: undefined, deliveries: 5 },
+      'persist-failed',
       'boom',
       undefined,
     );
-    expect((await status(claimId, t.adminToken)).json()).toMatchObject({ status: 'failed', error: 'boom' });
+    expect((await status(claimId, t.adminToken)).json()).toMatchObject({
+      status: 'failed',
+      reason: 'persist-failed',
+    });
   });
 
   it('rejects claims with problem+json once the campaign is suspended through the API', async () => {

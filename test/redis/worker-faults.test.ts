@@ -105,16 +105,17 @@ describe('worker faults', () => {
     const campaign = await bench.newCampaign({ totalQuantity: 100 });
     const keys = bench.redis.keys.campaign(campaign.id);
     const first = await Promise.all(Array.from({ length: 20 }, (_, i) => bench.claim(campaign.id, `p-${i}`)));
-    // Well-formed fields, but the claim id is not a UUID: PostgreSQL refuses the row every time.
+    // Well-formed fields, but a slot beyond the per-user limit of 1: PostgreSQL refuses the row every time.
+    const poisonId = timeOrderedId();
     await bench.redis.client.xadd(
       keys.stream,
       '*',
       'c',
-      'not-a-uuid',
+      poisonId,
       'u',
       'poison',
       's',
-      '1',
+      '99',
       't',
       String(Date.now()),
       'k',
@@ -132,11 +133,11 @@ describe('worker faults', () => {
     expect(await missingCoupons(database, claimIds)).toEqual([]);
     expect(await bench.redis.client.xlen(keys.stream)).toBe(0);
     const [letter] = await listDeadLetters(database.db, { campaignId: campaign.id });
-    expect(letter).toMatchObject({ claimId: 'not-a-uuid' });
+    expect(letter).toMatchObject({ claimId: poisonId });
     // Never dead-lettered before its 5th delivery. With this test's short idle time, a loaded machine
     // can re-deliver the entry once more while its 5th delivery is being dead-lettered.
     expect(letter!.deliveries).toBeGreaterThanOrEqual(5);
-    expect(letter!.error).toMatch(/uuid/i);
+    expect(letter!.error).toMatch(/^persist-failed: [\s\S]*per-user limit/);
     // The poison entry was never admitted by the gate: reconcile reports the campaign.
     const [row] = await reconcile(database.db, bench.redis, { campaignIds: [campaign.id], attempts: 1 });
     expect(row).toMatchObject({ gateIssued: 40, persisted: 40, pending: 0, deadLetters: 1, ok: false });
@@ -159,7 +160,7 @@ describe('worker faults', () => {
     )) as [string, [string, string[]][]][];
     const [entryId, fields] = reply[0]![1][0]!;
     const item = { entryId, fields, claim: decodeStreamEntry(fields), deliveries: 5 };
-    await insertDeadLetter(database.db, campaign.id, item, 'database was down', 1);
+    await insertDeadLetter(database.db, campaign.id, item, 'persist-failed', 'database was down', 1);
     await runScript(
       bench.redis.client,
       GATE_SCRIPTS.ackClaims,
