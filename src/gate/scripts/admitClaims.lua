@@ -4,7 +4,10 @@
   same writes), in one script call: one round trip and one script invocation for the claims an API
   process received in one event-loop turn.
 
-  KEYS[1..4] as admitClaim.lua: gate, users, stream, claims
+  KEYS[1] gate    hash: status, startsMs, endsMs, total, limit, version; issued (present = loaded)
+  KEYS[2] users   hash: userId -> claims admitted for the user
+  KEYS[3] stream  stream of admitted claims
+  KEYS[4] claims  hash: claimId -> "position:userId" while the claim is pending
   ARGV[1] campaignId
   ARGV[2..6] the stream entry's field names (STREAM_ENTRY_FIELD_NAMES, src/gate/stream-entry.ts)
   ARGV[7..] userId, claimId pairs, in arrival order
