@@ -81,6 +81,7 @@ export async function campaignRoutes(
           : null,
         discount: body.discount,
         minOrderAmount: body.minOrderAmount ?? null,
+        budget: body.budget ?? null,
       });
       return reply.code(201).header('location', `/v1/campaigns/${campaign.id}`).send(campaignJson(campaign));
     },
@@ -131,7 +132,7 @@ export async function campaignRoutes(
       onRequest: requireRole('admin'),
       schema: {
         tags: ['campaigns'],
-        summary: 'Suspend, resume or end a campaign; change its window, stock or name',
+        summary: 'Suspend, resume or end a campaign; change its window, stock, spend budget or name',
         security: [{ bearer: [] }],
         params: IdParams,
         body: UpdateCampaignBody,
@@ -146,6 +147,7 @@ export async function campaignRoutes(
         totalQuantity: body.totalQuantity,
         startsAt: toDate(body.startsAt),
         endsAt: toDate(body.endsAt),
+        budget: body.budget,
       });
       return campaignJson(campaign);
     },
