@@ -4,8 +4,8 @@
  *
  * `GET /v1/campaigns/{id}` reads through the two-level campaign cache when Redis is configured
  * (src/campaigns/cache.ts): status, window and stock are those of the last write everywhere
- * within a pub/sub hop, but `issuedCount`/`remaining` are a snapshot of the last write, cache
- * fill or sell-out refresh. The list stays a PostgreSQL query.
+ * within a pub/sub hop, but `issuedCount`/`remaining` and `redeemedAmount`/`budgetRemaining` are a
+ * snapshot of the last write, cache fill or sell-out refresh. The list stays a PostgreSQL query.
  */
 
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
