@@ -7,7 +7,7 @@
 import { sql } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
 import { queryRows } from '../../src/db/client.js';
-import { bearer, createCampaign, problemOf, useTestApp } from '../helpers/app.js';
+import { bearer, campaignBody, createCampaign, problemOf, useTestApp } from '../helpers/app.js';
 import { ENGINES } from '../support/database.js';
 
 /** Every test's campaigns give a fixed 10.00 off an order of 50.00. */
@@ -89,6 +89,27 @@ describe.each(ENGINES)('spend budgets on %s', (engine) => {
     expect(budgeted).toMatchObject({ budget: 25_000, redeemedAmount: 0, budgetRemaining: 25_000 });
     const unlimited = await createCampaign(t);
     expect(unlimited).toMatchObject({ budget: null, redeemedAmount: 0, budgetRemaining: null });
+  });
+
+  it.each([-1, 1.5, '1000'])('refuses a campaign with a budget of %j, naming body/budget', async (budget) => {
+    const before = await queryRows<{ n: number }>(
+      t.database.db,
+      sql`SELECT count(*)::int AS n FROM campaigns`,
+    );
+    const response = await t.app.inject({
+      method: 'POST',
+      url: '/v1/campaigns',
+      headers: bearer(t.adminToken),
+      payload: campaignBody({ budget }),
+    });
+    const problem = problemOf(response);
+    expect(problem.status).toBe(400);
+    expect(problem.body.errors?.map((e) => e.field)).toContain('body/budget');
+    const after = await queryRows<{ n: number }>(
+      t.database.db,
+      sql`SELECT count(*)::int AS n FROM campaigns`,
+    );
+    expect(after).toEqual(before);
   });
 
   it('lets exactly 10 of 60 concurrent redemptions of distinct coupons through a budget for 10 discounts', async () => {
