@@ -42,6 +42,7 @@ import { JobRunner } from '../jobs/runner.js';
 import { enableProcessMetrics, setRemainingStockSource, setStreamStatsSource } from '../metrics/metrics.js';
 import { redemptionRoutes } from '../redemptions/routes.js';
 import { openRedis, type RedisConnection, redisConfigured } from '../redis/connection.js';
+import { finishOpenApiDocument } from './openapi.js';
 import type { Services } from './services.js';
 import { createStrategy } from './strategy.js';
 
@@ -99,11 +100,19 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
         version: '0.1.0',
         description:
           'Coupon service for first-come-first-served events. Errors are RFC 9457 application/problem+json.',
+        license: { name: 'MIT', url: 'https://opensource.org/license/mit' },
       },
+      servers: [{ url: '/', description: 'the server that serves this document' }],
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },
     },
     // Name shared components after their $id (Problem, Campaign, ...) instead of def-0, def-1.
     refResolver: { buildLocalReference: (json, _base, _fragment, i) => String(json.$id ?? `def-${i}`) },
+    // operationIds, descriptions, problem responses per status and public security: src/app/openapi.ts
+    transformObject: (documentObject) =>
+      finishOpenApiDocument(
+        (documentObject as { openapiObject: { paths?: Record<string, Record<string, unknown>> } })
+          .openapiObject,
+      ) as never,
   });
   await app.register(fastifySwaggerUi, { routePrefix: '/docs' });
 

@@ -9,12 +9,12 @@
  * - `PATCH /v1/users/{id} {role?, password?, disabled?}` → 200 user.
  * - `DELETE /v1/users/{id}` → 204.
  *
- * The last enabled admin cannot be demoted, disabled or deleted (409 `last-admin`), so an
+ * The setup routes are public and rate-limited per client address (20 a minute). The last enabled admin cannot be demoted, disabled or deleted (409 `last-admin`), so an
  * installation never locks its operators out. Tokens already issued stay valid until they expire
  * (JWT_TTL_SECONDS); a disabled account cannot log in again.
  */
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import type { Db } from '../db/client.js';
 import { decodeCursor, encodeCursor } from '../db/keyset.js';
@@ -54,6 +54,25 @@ const UserPageSchema = Type.Object({
 
 const IdParams = Type.Object({ id: Uuid });
 
+/** The public setup routes answer a client address at most this often per minute (429 after). */
+const SETUP_REQUESTS_PER_MINUTE = 20;
+
+const setupRateLimit = {
+  rateLimit: {
+    max: SETUP_REQUESTS_PER_MINUTE,
+    timeWindow: 60_000,
+    keyGenerator: (request: FastifyRequest) => request.ip,
+    errorResponseBuilder: (_request: FastifyRequest, context: { max: number; after: string; ttl: number }) =>
+      new DomainError(
+        'rate-limited',
+        `at most ${context.max} setup requests per address in ${context.after}`,
+        {
+          retryAfterSeconds: Math.max(1, Math.ceil(context.ttl / 1000)),
+        },
+      ),
+  },
+};
+
 function userJson(user: User) {
   return {
     id: user.id,
@@ -76,6 +95,7 @@ export async function userRoutes(app: FastifyInstance, { db, jwtSecret }: UserRo
   api.get(
     '/v1/setup',
     {
+      config: setupRateLimit,
       schema: {
         tags: ['users'],
         summary: 'Whether the installation still needs its first admin',
@@ -88,6 +108,7 @@ export async function userRoutes(app: FastifyInstance, { db, jwtSecret }: UserRo
   api.post(
     '/v1/setup',
     {
+      config: setupRateLimit,
       schema: {
         tags: ['users'],
         summary: 'Create the first admin with the setup token printed by `stampede serve`',
