@@ -51,9 +51,9 @@ const REDEEMABLE = sql.raw(REDEEMABLE_CAMPAIGN_STATUSES.map((s) => `'${s}'`).joi
 
 /**
  * Marks the coupon redeemed when every condition holds; returns its campaign and the campaign's
- * discount, or undefined when some condition failed. A coupon with an owner is redeemable by its owner only;
- * an owner-less one (a generated code) by whoever presents it — it stays owner-less, the
- * redemption row records the user. The caller diagnoses a failure with {@link readRedemptionState}.
+ * discount, or undefined when some condition failed. A coupon with an owner is redeemable by its
+ * owner only; an owner-less one (a generated code) by whoever presents it — it stays owner-less,
+ * the redemption row records the user. The caller diagnoses a failure with {@link readRedemptionState}.
  * Concurrent attempts on one coupon queue on its row lock; all but the first then find it redeemed.
  */
 export async function markCouponRedeemed(
