@@ -24,6 +24,7 @@ export const ERROR_CODES = {
   'coupon-expired': 'The coupon has expired',
   'coupon-revoked': 'The coupon has been revoked',
   'order-amount-too-low': 'The order amount is below the minimum of the campaign',
+  'budget-exhausted': 'The discount would exceed what remains of the campaign budget',
   'already-rolled-back': 'The redemption has already been rolled back',
   'code-taken': 'The code is already used by another coupon or campaign',
   'retention-expired': 'The campaign was deleted too long ago to be restored',

@@ -68,7 +68,8 @@ export const OPERATIONS: Record<string, OperationDoc> = {
   },
   'POST /v1/campaigns': {
     operationId: 'createCampaign',
-    description: 'Creates a campaign: stock, per-user limit, claim window, discount and coupon validity.',
+    description:
+      'Creates a campaign: stock, per-user limit, claim window, discount, coupon validity and spend budget.',
   },
   'GET /v1/campaigns': {
     operationId: 'listCampaigns',
@@ -82,7 +83,8 @@ export const OPERATIONS: Record<string, OperationDoc> = {
   },
   'PATCH /v1/campaigns/{id}': {
     operationId: 'updateCampaign',
-    description: 'Suspends, resumes or ends a campaign, or changes its window, stock or name.',
+    description:
+      'Suspends, resumes or ends a campaign, or changes its window, stock, spend budget or name; a budget below `redeemedAmount` is refused.',
     problems: ['not-found', 'invalid-transition'],
   },
   'DELETE /v1/campaigns/{id}': {
@@ -125,6 +127,7 @@ export const OPERATIONS: Record<string, OperationDoc> = {
       'coupon-revoked',
       'campaign-not-active',
       'order-amount-too-low',
+      'budget-exhausted',
       'sold-out',
       'already-claimed',
       'idempotency-key-reused',

@@ -8,6 +8,10 @@
  * - `suspended`: everything paused, claims and redemptions (seed 004's bulk suspension), in O(1);
  * - `ended`: claims closed for good; coupons already issued stay redeemable until they expire.
  * `deletedAt` set = soft-deleted: hidden everywhere.
+ *
+ * A spend budget (`budget`, optional) caps the total discount its redemptions may grant: the
+ * database keeps `redeemedAmount <= budget` (CHECK campaigns_redeemed_within_budget), the
+ * redemption transaction adds its discount and a rollback gives it back.
  */
 import type { campaigns } from '../db/schema.js';
 
@@ -37,6 +41,10 @@ export interface Campaign {
   couponValidity: CouponValidity | null;
   discount: Discount;
   minOrderAmount: number | null;
+  /** Total discount the campaign may grant, minor units; null = unlimited. */
+  budget: number | null;
+  /** Sum of the discounts of its completed redemptions, minor units. */
+  redeemedAmount: number;
   createdAt: Date;
   updatedAt: Date;
   deletedAt: Date | null;
@@ -79,6 +87,8 @@ export function campaignFromRow(row: typeof campaigns.$inferSelect): Campaign {
     couponValidity: Object.keys(validity).length > 0 ? validity : null,
     discount,
     minOrderAmount: row.minOrderAmount,
+    budget: row.budget,
+    redeemedAmount: row.redeemedAmount,
     createdAt: row.createdAt,
     updatedAt: row.updatedAt,
     deletedAt: row.deletedAt,

@@ -27,6 +27,8 @@ export interface NewCampaign {
   couponValidity: CouponValidity | null;
   discount: Discount;
   minOrderAmount: number | null;
+  /** Spend budget, minor units; null or absent = unlimited. */
+  budget?: number | null;
 }
 
 export async function insertCampaign(db: Db, input: NewCampaign): Promise<Campaign> {
@@ -40,6 +42,7 @@ export async function insertCampaign(db: Db, input: NewCampaign): Promise<Campai
       startsAt: input.startsAt,
       endsAt: input.endsAt,
       minOrderAmount: input.minOrderAmount,
+      budget: input.budget ?? null,
       ...discountColumns(input.discount),
       ...validityColumns(input.couponValidity),
     })
@@ -103,12 +106,13 @@ export interface CampaignChanges {
   totalQuantity?: number | undefined;
   startsAt?: Date | null | undefined;
   endsAt?: Date | null | undefined;
+  budget?: number | null | undefined;
 }
 
 /**
  * Applies `changes` in one conditional UPDATE: the status moves only from a status allowed by
- * STATUS_TRANSITIONS, and the CHECK constraints reject a stock below `issuedCount` or an
- * unordered window (the caller maps those SQLSTATEs). Returns undefined when no row matched
+ * STATUS_TRANSITIONS, and the CHECK constraints reject a stock below `issuedCount`, a budget
+ * below `redeemedAmount` or an unordered window (the caller maps those SQLSTATEs). Returns undefined when no row matched
  * (unknown id, deleted, or a transition not allowed from the current status).
  */
 export async function updateCampaign(
@@ -122,6 +126,7 @@ export async function updateCampaign(
   if (changes.totalQuantity !== undefined) set.totalQuantity = changes.totalQuantity;
   if (changes.startsAt !== undefined) set.startsAt = changes.startsAt;
   if (changes.endsAt !== undefined) set.endsAt = changes.endsAt;
+  if (changes.budget !== undefined) set.budget = changes.budget;
   const rows = await db
     .update(campaigns)
     .set(set)

@@ -4,8 +4,8 @@
  *
  * `GET /v1/campaigns/{id}` reads through the two-level campaign cache when Redis is configured
  * (src/campaigns/cache.ts): status, window and stock are those of the last write everywhere
- * within a pub/sub hop, but `issuedCount`/`remaining` are a snapshot of the last write, cache
- * fill or sell-out refresh. The list stays a PostgreSQL query.
+ * within a pub/sub hop, but `issuedCount`/`remaining` and `redeemedAmount`/`budgetRemaining` are a
+ * snapshot of the last write, cache fill or sell-out refresh. The list stays a PostgreSQL query.
  */
 
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
@@ -81,6 +81,7 @@ export async function campaignRoutes(
           : null,
         discount: body.discount,
         minOrderAmount: body.minOrderAmount ?? null,
+        budget: body.budget ?? null,
       });
       return reply.code(201).header('location', `/v1/campaigns/${campaign.id}`).send(campaignJson(campaign));
     },
@@ -131,7 +132,7 @@ export async function campaignRoutes(
       onRequest: requireRole('admin'),
       schema: {
         tags: ['campaigns'],
-        summary: 'Suspend, resume or end a campaign; change its window, stock or name',
+        summary: 'Suspend, resume or end a campaign; change its window, stock, spend budget or name',
         security: [{ bearer: [] }],
         params: IdParams,
         body: UpdateCampaignBody,
@@ -146,6 +147,7 @@ export async function campaignRoutes(
         totalQuantity: body.totalQuantity,
         startsAt: toDate(body.startsAt),
         endsAt: toDate(body.endsAt),
+        budget: body.budget,
       });
       return campaignJson(campaign);
     },

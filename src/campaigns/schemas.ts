@@ -3,6 +3,15 @@ import { type Static, Type } from 'typebox';
 import { DateTime, Nullable, PageQuery, SafeString, Uuid } from '../http/schemas.js';
 import type { Campaign } from './model.js';
 
+/** A spend budget: total discount the campaign may grant; null = unlimited. */
+const Budget = Nullable(
+  Type.Integer({
+    minimum: 0,
+    maximum: 1_000_000_000_000,
+    description: 'total discount the campaign may grant, minor currency units; null = unlimited',
+  }),
+);
+
 const Amount = Type.Integer({
   minimum: 1,
   maximum: 1_000_000_000,
@@ -51,6 +60,7 @@ export const CreateCampaignBody = Type.Object(
     couponValidity: Type.Optional(Nullable(CouponValiditySchema)),
     discount: DiscountSchema,
     minOrderAmount: Type.Optional(Nullable(Type.Integer({ minimum: 0, maximum: 1_000_000_000 }))),
+    budget: Type.Optional(Budget),
   },
   { additionalProperties: false },
 );
@@ -67,6 +77,7 @@ export const UpdateCampaignBody = Type.Object(
     totalQuantity: Type.Optional(Type.Integer({ minimum: 1, maximum: 100_000_000 })),
     startsAt: Type.Optional(Nullable(DateTime)),
     endsAt: Type.Optional(Nullable(DateTime)),
+    budget: Type.Optional(Budget),
   },
   { additionalProperties: false, minProperties: 1 },
 );
@@ -105,6 +116,9 @@ export const CampaignSchema = Type.Object(
       maxAmount: Type.Optional(Type.Integer()),
     }),
     minOrderAmount: Nullable(Type.Integer()),
+    budget: Nullable(Type.Integer({ description: 'spend budget, minor units; null = unlimited' })),
+    redeemedAmount: Type.Integer({ description: 'discount granted by completed redemptions, minor units' }),
+    budgetRemaining: Nullable(Type.Integer({ description: 'budget − redeemedAmount; null = unlimited' })),
     createdAt: DateTime,
     updatedAt: DateTime,
   },
@@ -137,6 +151,9 @@ export function campaignJson(campaign: Campaign): CampaignJson {
     },
     discount: campaign.discount,
     minOrderAmount: campaign.minOrderAmount,
+    budget: campaign.budget,
+    redeemedAmount: campaign.redeemedAmount,
+    budgetRemaining: campaign.budget === null ? null : Math.max(0, campaign.budget - campaign.redeemedAmount),
     createdAt: campaign.createdAt.toISOString(),
     updatedAt: campaign.updatedAt.toISOString(),
   };

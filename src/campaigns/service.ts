@@ -8,6 +8,7 @@
  */
 import { type Db, pgError, SQLSTATE } from '../db/client.js';
 import type { KeysetPosition } from '../db/keyset.js';
+import { REDEEMED_WITHIN_BUDGET } from '../db/schema.js';
 import { DomainError, invalidField } from '../errors.js';
 import type { Campaign, CampaignStatus } from './model.js';
 import {
@@ -61,7 +62,7 @@ export class CampaignService {
    * Applies a PATCH. Suspend/resume is a status change on one row (O(1)): claims and redemptions
    * check the status when they run, no coupon row is touched.
    * @throws DomainError `not-found`, `invalid-transition`, or `validation-failed` (stock below
-   *   the issued count, unordered window).
+   *   the issued count, budget below the redeemed amount, unordered window).
    */
   async update(id: string, changes: CampaignChanges): Promise<Campaign> {
     if (changes.startsAt !== undefined || changes.endsAt !== undefined) {
@@ -78,6 +79,9 @@ export class CampaignService {
       const pg = pgError(error);
       if (pg?.code === SQLSTATE.checkViolation && pg.constraint === 'campaigns_issued_within_stock') {
         throw invalidField('body/totalQuantity', 'must not be below the number of coupons already issued');
+      }
+      if (pg?.code === SQLSTATE.checkViolation && pg.constraint === REDEEMED_WITHIN_BUDGET) {
+        throw invalidField('body/budget', 'must not be below the discount already redeemed (redeemedAmount)');
       }
       if (pg?.code === SQLSTATE.checkViolation && pg.constraint === 'campaigns_window_ordered') {
         throw invalidField('body/endsAt', 'must be after startsAt');

@@ -16,6 +16,7 @@
  */
 import { sql } from 'drizzle-orm';
 import {
+  bigint,
   check,
   index,
   integer,
@@ -48,6 +49,9 @@ export const users = pgTable(
   ],
 );
 
+/** The CHECK that caps a campaign's redeemed discount at its budget; its violation is `budget-exhausted`. */
+export const REDEEMED_WITHIN_BUDGET = 'campaigns_redeemed_within_budget';
+
 export const campaigns = pgTable(
   'campaigns',
   {
@@ -70,6 +74,10 @@ export const campaigns = pgTable(
     deletedAt: timestamp('deleted_at', { withTimezone: true }),
     /** A public code any user may redeem (once per per-user limit, up to the stock); see src/codes/shared.ts. */
     sharedCode: text('shared_code'),
+    /** Total discount the campaign may grant, minor currency units; null = unlimited. */
+    budget: bigint('budget', { mode: 'number' }),
+    /** Sum of the discounts of its completed redemptions, minor units (src/redemptions/repository.ts). */
+    redeemedAmount: bigint('redeemed_amount', { mode: 'number' }).notNull().default(0),
   },
   (t) => [
     uniqueIndex('campaigns_shared_code_unique').on(t.sharedCode),
@@ -77,6 +85,9 @@ export const campaigns = pgTable(
     check('campaigns_total_quantity_positive', sql`${t.totalQuantity} > 0`),
     check('campaigns_issued_count_not_negative', sql`${t.issuedCount} >= 0`),
     check('campaigns_issued_within_stock', sql`${t.issuedCount} <= ${t.totalQuantity}`),
+    check('campaigns_budget_not_negative', sql`${t.budget} IS NULL OR ${t.budget} >= 0`),
+    check('campaigns_redeemed_amount_not_negative', sql`${t.redeemedAmount} >= 0`),
+    check(REDEEMED_WITHIN_BUDGET, sql`${t.budget} IS NULL OR ${t.redeemedAmount} <= ${t.budget}`),
     check('campaigns_per_user_limit_positive', sql`${t.perUserLimit} >= 1`),
     check(
       'campaigns_window_ordered',

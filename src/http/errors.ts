@@ -34,6 +34,7 @@ export const STATUS_BY_CODE: Record<ErrorCode, number> = {
   'coupon-expired': 409,
   'coupon-revoked': 409,
   'order-amount-too-low': 422,
+  'budget-exhausted': 409,
   'already-rolled-back': 409,
   'code-taken': 409,
   'retention-expired': 409,

@@ -50,10 +50,10 @@ function redemptionFromRow(row: RedemptionRow): Redemption {
 const REDEEMABLE = sql.raw(REDEEMABLE_CAMPAIGN_STATUSES.map((s) => `'${s}'`).join(', '));
 
 /**
- * Marks the coupon redeemed when every condition holds; returns the campaign's discount, or
- * undefined when some condition failed. A coupon with an owner is redeemable by its owner only;
- * an owner-less one (a generated code) by whoever presents it — it stays owner-less, the
- * redemption row records the user. The caller diagnoses a failure with {@link readRedemptionState}.
+ * Marks the coupon redeemed when every condition holds; returns its campaign and the campaign's
+ * discount, or undefined when some condition failed. A coupon with an owner is redeemable by its
+ * owner only; an owner-less one (a generated code) by whoever presents it — it stays owner-less,
+ * the redemption row records the user. The caller diagnoses a failure with {@link readRedemptionState}.
  * Concurrent attempts on one coupon queue on its row lock; all but the first then find it redeemed.
  */
 export async function markCouponRedeemed(
@@ -61,8 +61,9 @@ export async function markCouponRedeemed(
   couponId: string,
   userId: string,
   orderAmount: number,
-): Promise<Discount | undefined> {
+): Promise<{ campaignId: string; discount: Discount } | undefined> {
   const rows = await queryRows<{
+    campaign_id: string;
     discount_type: string;
     discount_value: number;
     discount_max_amount: number | null;
@@ -74,17 +75,33 @@ export async function markCouponRedeemed(
           AND (c.expires_at IS NULL OR c.expires_at > now())
           AND k.id = c.campaign_id AND k.deleted_at IS NULL AND k.status IN (${REDEEMABLE})
           AND (k.min_order_amount IS NULL OR k.min_order_amount <= ${orderAmount})
-        RETURNING k.discount_type, k.discount_value, k.discount_max_amount`,
+        RETURNING k.id AS campaign_id, k.discount_type, k.discount_value, k.discount_max_amount`,
   );
   const row = rows[0];
   if (!row) return undefined;
-  return row.discount_type === 'fixed'
-    ? { type: 'fixed', amount: row.discount_value }
-    : {
-        type: 'percent',
-        percent: row.discount_value,
-        ...(row.discount_max_amount ? { maxAmount: row.discount_max_amount } : {}),
-      };
+  const discount: Discount =
+    row.discount_type === 'fixed'
+      ? { type: 'fixed', amount: row.discount_value }
+      : {
+          type: 'percent',
+          percent: row.discount_value,
+          ...(row.discount_max_amount ? { maxAmount: row.discount_max_amount } : {}),
+        };
+  return { campaignId: row.campaign_id, discount };
+}
+
+/**
+ * Adds a redemption's discount (minor units) to its campaign's `redeemed_amount`, in the
+ * redemption's transaction. One statement: concurrent redemptions of a campaign queue on its row
+ * lock and each adds to the latest committed sum, so the CHECK campaigns_redeemed_within_budget
+ * (SQLSTATE 23514) refuses exactly the one that would pass the budget. The row stays locked until
+ * commit, so callers run this as the last statement of the redemption.
+ */
+export async function chargeBudget(db: Db, campaignId: string, discountAmount: number): Promise<void> {
+  await queryRows(
+    db,
+    sql`UPDATE campaigns SET redeemed_amount = redeemed_amount + ${discountAmount} WHERE id = ${campaignId}`,
+  );
 }
 
 export async function insertRedemption(
@@ -134,7 +151,10 @@ export async function readRedemptionState(
   };
 }
 
-/** Completed → rolled_back and the coupon back to `issued`; undefined when not completed. */
+/**
+ * Completed → rolled_back, the coupon back to `issued` and the discount given back to the
+ * campaign's `redeemed_amount`, in one statement; undefined when not completed.
+ */
 export async function rollBackRedemption(db: Db, redemptionId: string): Promise<Redemption | undefined> {
   const rows = await queryRows<RedemptionRow>(
     db,
@@ -146,8 +166,13 @@ export async function rollBackRedemption(db: Db, redemptionId: string): Promise<
           UPDATE coupons SET status = 'issued', redeemed_at = NULL
           WHERE id = (SELECT coupon_id FROM undone) AND status = 'redeemed'
           RETURNING id
+        ), given_back AS (
+          UPDATE campaigns k SET redeemed_amount = k.redeemed_amount - undone.discount_amount
+          FROM undone JOIN coupons c ON c.id = undone.coupon_id
+          WHERE k.id = c.campaign_id
+          RETURNING k.id
         )
-        SELECT undone.* FROM undone LEFT JOIN restored ON true`,
+        SELECT undone.* FROM undone LEFT JOIN restored ON true LEFT JOIN given_back ON true`,
   );
   return rows[0] && redemptionFromRow(rows[0]);
 }

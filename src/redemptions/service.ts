@@ -8,10 +8,12 @@
 import { findCouponIdByCode, findSharedCodeCampaign, findUnredeemedCoupon } from '../codes/shared.js';
 import { type Db, pgError, SQLSTATE } from '../db/client.js';
 import { timeOrderedId } from '../db/ids.js';
+import { REDEEMED_WITHIN_BUDGET } from '../db/schema.js';
 import { DomainError } from '../errors.js';
 import { claimRejection } from '../issuance/rules.js';
 import { claimStateFromRow, issueAtomically, retryOnClaimRace } from '../issuance/sql.js';
 import {
+  chargeBudget,
   findRedemption,
   insertRedemption,
   markCouponRedeemed,
@@ -34,26 +36,35 @@ export type RedeemTarget = Omit<RedeemInput, 'couponId'> & ({ couponId: string }
 /**
  * Redeems a coupon for an order and returns the redemption with the discount applied.
  * @throws DomainError `not-found`, `already-redeemed`, `coupon-expired`, `coupon-revoked`,
- *   `campaign-not-active`, `order-amount-too-low`.
+ *   `campaign-not-active`, `order-amount-too-low`, `budget-exhausted` (the discount would take the
+ *   campaign's redeemed amount past its budget; nothing is written).
  */
 export function redeemCoupon(db: Db, input: RedeemInput): Promise<Redemption> {
   return db.transaction(async (tx) => {
-    const discount = await markCouponRedeemed(tx, input.couponId, input.userId, input.orderAmount);
-    if (!discount) {
+    const redeemed = await markCouponRedeemed(tx, input.couponId, input.userId, input.orderAmount);
+    if (!redeemed) {
       const { state, now } = await readRedemptionState(tx, input.couponId);
       throw (
         redemptionRejection(state, input.userId, input.orderAmount, now) ??
         new DomainError('already-redeemed', 'the coupon changed concurrently')
       );
     }
+    const discountAmount = discountFor(redeemed.discount, input.orderAmount);
     try {
-      return await insertRedemption(tx, {
-        ...input,
-        discountAmount: discountFor(discount, input.orderAmount),
-      });
+      const redemption = await insertRedemption(tx, { ...input, discountAmount });
+      // Last, so the campaign row is locked only until the commit.
+      await chargeBudget(tx, redeemed.campaignId, discountAmount);
+      return redemption;
     } catch (error) {
+      const pg = pgError(error);
+      if (pg?.code === SQLSTATE.checkViolation && pg.constraint === REDEEMED_WITHIN_BUDGET) {
+        throw new DomainError(
+          'budget-exhausted',
+          `a discount of ${discountAmount} exceeds the campaign's remaining budget`,
+        );
+      }
       // Unreachable while markCouponRedeemed holds; the index is the last guard if it ever does not.
-      if (pgError(error)?.code === SQLSTATE.uniqueViolation) throw new DomainError('already-redeemed');
+      if (pg?.code === SQLSTATE.uniqueViolation) throw new DomainError('already-redeemed');
       throw error;
     }
   });
