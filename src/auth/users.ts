@@ -2,7 +2,7 @@
  * Users repository: plain functions taking the database (or a transaction) first.
  * Emails are stored trimmed and lower-cased, so lookups are case-insensitive.
  */
-import { and, desc, eq, isNull, ne, sql } from 'drizzle-orm';
+import { and, desc, eq, getTableColumns, isNull, ne, sql } from 'drizzle-orm';
 import type { Db } from '../db/client.js';
 import type { KeysetPosition } from '../db/keyset.js';
 import { users } from '../db/schema.js';
@@ -89,15 +89,7 @@ export async function listUsers(
 ): Promise<{ items: User[]; next: KeysetPosition | null }> {
   const { limit, after, role } = options;
   const rows = await db
-    .select({
-      id: users.id,
-      email: users.email,
-      passwordHash: users.passwordHash,
-      role: users.role,
-      createdAt: users.createdAt,
-      disabledAt: users.disabledAt,
-      cursorAt: sql<string>`${users.createdAt}::text`,
-    })
+    .select({ ...getTableColumns(users), cursorAt: sql<string>`${users.createdAt}::text` })
     .from(users)
     .where(
       and(

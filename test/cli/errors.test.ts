@@ -9,6 +9,7 @@ import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort } from '../helpers/ports.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { testRedisConfig } from '../support/redis.js';
 
@@ -42,15 +43,6 @@ function expectOneLine(outcome: Outcome, exitCode: number, pattern: RegExp): voi
   expect(lines[0]).toMatch(pattern);
   expect(outcome.stderr).not.toMatch(/\n\s+at /);
   expect(outcome.code).toBe(exitCode);
-}
-
-/** A port on 127.0.0.1 where nothing listens (bound, then released). */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 describe('stampede CLI errors', () => {

@@ -19,6 +19,19 @@ import {
 } from '../helpers/app.js';
 import { ENGINES } from '../support/database.js';
 
+/** A claim for `userId` through `app`, acting with `token`. */
+const claimAs = (app: FastifyInstance, token: string, campaignId: string, userId: string) =>
+  app.inject({
+    method: 'POST',
+    url: `/v1/campaigns/${campaignId}/claims`,
+    headers: bearer(token),
+    payload: { userId },
+  });
+
+/** A campaign PATCH through `app`, acting with `token`. */
+const patchAs = (app: FastifyInstance, token: string, campaignId: string, payload: Record<string, unknown>) =>
+  app.inject({ method: 'PATCH', url: `/v1/campaigns/${campaignId}`, headers: bearer(token), payload });
+
 describe.each(ENGINES)('campaign cache without Redis on %s', (engine) => {
   let a: TestApp;
   /** Claims that reached the real strategy of instance A. */
@@ -44,19 +57,9 @@ describe.each(ENGINES)('campaign cache without Redis on %s', (engine) => {
   });
 
   const claim = (app: FastifyInstance, campaignId: string, userId: string) =>
-    app.inject({
-      method: 'POST',
-      url: `/v1/campaigns/${campaignId}/claims`,
-      headers: bearer(a.adminToken),
-      payload: { userId },
-    });
+    claimAs(app, a.adminToken, campaignId, userId);
   const patch = (campaignId: string, payload: Record<string, unknown>) =>
-    a.app.inject({
-      method: 'PATCH',
-      url: `/v1/campaigns/${campaignId}`,
-      headers: bearer(a.adminToken),
-      payload,
-    });
+    patchAs(a.app, a.adminToken, campaignId, payload);
 
   it('refuses sold-out and suspended campaigns from memory, and reopens on a stock increase', async () => {
     const campaign = await createCampaign(a, { totalQuantity: 2 });
@@ -94,19 +97,9 @@ describe.each(ENGINES)('campaign cache without Redis on %s', (engine) => {
 describe('campaign cache without Redis across two processes on postgres', () => {
   const a = useTestApp('postgres', { config: { claimRateLimit: { max: 0, windowMs: 1000 } } });
   const claim = (app: FastifyInstance, campaignId: string, userId: string) =>
-    app.inject({
-      method: 'POST',
-      url: `/v1/campaigns/${campaignId}/claims`,
-      headers: bearer(a.adminToken),
-      payload: { userId },
-    });
+    claimAs(app, a.adminToken, campaignId, userId);
   const patch = (campaignId: string, payload: Record<string, unknown>) =>
-    a.app.inject({
-      method: 'PATCH',
-      url: `/v1/campaigns/${campaignId}`,
-      headers: bearer(a.adminToken),
-      payload,
-    });
+    patchAs(a.app, a.adminToken, campaignId, payload);
 
   it('carries a suspend to another process through LISTEN/NOTIFY', async () => {
     let bCalls = 0;

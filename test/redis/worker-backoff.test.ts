@@ -2,22 +2,13 @@
  * A redis-gate worker that cannot reach Redis backs off exponentially and logs once per back-off
  * step (not once per loop and attempt), then says when it recovers.
  */
-import { createServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { StreamWorker } from '../../src/gate/worker.js';
 import { openRedis } from '../../src/redis/connection.js';
+import { freePort } from '../helpers/ports.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { testRedisConfig } from '../support/redis.js';
-
-/** A port on 127.0.0.1 where nothing listens. */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 describe('worker back-off', () => {
   let database: TestDatabase;
