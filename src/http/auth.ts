@@ -71,7 +71,8 @@ export const authentication = fp(installAuth, { name: 'stampede-auth', dependenc
 
 async function installAuth(app: FastifyInstance, { secret, ttlSeconds }: AuthOptions): Promise<void> {
   const signer = createSigner({ key: secret, algorithm: 'HS256', expiresIn: ttlSeconds * 1000 });
-  const verifier = createVerifier({ key: secret, algorithms: ['HS256'] });
+  // `exp` is required: a validly signed token without one would never expire.
+  const verifier = createVerifier({ key: secret, algorithms: ['HS256'], requiredClaims: ['exp'] });
   const verified = new LRUCache<string, Principal>({ max: VERIFIED_MAX });
   const tokens: Tokens = {
     sign: ({ sub, role }) => signer({ sub, role }),
@@ -94,9 +95,8 @@ async function installAuth(app: FastifyInstance, { secret, ttlSeconds }: AuthOpt
         throw new DomainError('unauthorized', 'the access token is not valid');
       }
       const principal = { sub, role: role as Role };
-      // Remembered until its exp at most; a token without exp (Stampede signs none) is not.
-      const ttl =
-        typeof payload.exp === 'number' ? Math.min(VERIFIED_TTL_MS, payload.exp * 1000 - Date.now()) : 0;
+      // Remembered until its exp at most.
+      const ttl = Math.min(VERIFIED_TTL_MS, Number(payload.exp) * 1000 - Date.now());
       if (ttl > 0) verified.set(token, principal, { ttl });
       return { sub, role: principal.role };
     },

@@ -189,7 +189,7 @@ describe.each(ENGINES)('bad input on %s', (engine) => {
     );
   });
 
-  it('rejects missing, malformed, expired and forged tokens', async () => {
+  it('rejects missing, malformed, expired, forged and never-expiring tokens', async () => {
     const claim = (headers: Record<string, string>) => ({
       method: 'POST' as const,
       url: `/v1/campaigns/${campaignId}/claims`,
@@ -211,6 +211,9 @@ describe.each(ENGINES)('bad input on %s', (engine) => {
     await expectRejected(claim(bearer(forged)), 401, 'unauthorized');
     const unsigned = createSigner({ algorithm: 'none' })({ sub: 'x', role: 'admin' });
     await expectRejected(claim(bearer(unsigned)), 401, 'unauthorized');
+    // Validly signed but without exp: it would never expire (issue 12).
+    const eternal = createSigner({ key: TEST_JWT_SECRET })({ sub: 'x', role: 'admin' });
+    await expectRejected(claim(bearer(eternal)), 401, 'unauthorized');
   });
 
   it('rejects a token that expires after it was accepted (the verifier cache ends at exp)', async () => {
