@@ -37,7 +37,7 @@ import { openDatabase } from '../src/db/client.js';
 import { timeOrderedId } from '../src/db/ids.js';
 import { runMigrations } from '../src/db/migrate.js';
 import { waitForDrain } from '../src/gate/drain.js';
-import { admitClaimArgs, GATE_SCRIPTS } from '../src/gate/scripts.js';
+import { admitClaimsArgs, GATE_SCRIPTS } from '../src/gate/scripts.js';
 import { StreamWorker } from '../src/gate/worker.js';
 import { openRedis } from '../src/redis/connection.js';
 import { runScript } from '../src/redis/scripts.js';
@@ -281,8 +281,8 @@ async function drain(url: string, prefix: string) {
         calls.push(
           runScript(
             redis.client,
-            GATE_SCRIPTS.admitClaim,
-            admitClaimArgs(keys, { campaignId, userId: `u${j}`, claimId: timeOrderedId() }),
+            GATE_SCRIPTS.admitClaims,
+            admitClaimsArgs(keys, campaignId, [{ userId: `u${j}`, claimId: timeOrderedId() }]),
           ),
         );
       }

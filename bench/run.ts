@@ -11,7 +11,7 @@
  *   stock cannot run out during the run;
  * - `claim db-batch` (group commit: one statement and commit per batch of claims);
  * - `claim redis-lock`, `claim redis-gate` (admission, 202; the in-process worker off);
- * - `gate script direct`: admitClaim.lua called from this process, 1,000 calls in flight
+ * - `gate script direct`: admitClaims.lua called from this process with one claim per call, 1,000 calls in flight
  *   (ioredis auto-pipelining): the ceiling of admission on this Redis;
  * - `worker drain`: the stream worker persisting everything the previous row admitted;
  * - `claim db-atomic, metrics+logs off`: METRICS_ENABLED=false LOG_LEVEL=silent, to price them;
@@ -42,7 +42,7 @@ import { loadConfig } from '../src/config.js';
 import { openDatabase } from '../src/db/client.js';
 import { timeOrderedId } from '../src/db/ids.js';
 import { waitForDrain } from '../src/gate/drain.js';
-import { admitClaimArgs, GATE_SCRIPTS } from '../src/gate/scripts.js';
+import { admitClaimsArgs, GATE_SCRIPTS } from '../src/gate/scripts.js';
 import { RedisGateStrategy } from '../src/gate/strategy.js';
 import { StreamWorker } from '../src/gate/worker.js';
 import { RedisBreaker } from '../src/redis/breaker.js';
@@ -334,8 +334,8 @@ async function measureGateAndDrain(url: string): Promise<Row[]> {
       const started = performance.now();
       return runScript(
         redis.client,
-        GATE_SCRIPTS.admitClaim,
-        admitClaimArgs(keys, { campaignId: campaign.id, userId: `g${user}`, claimId: timeOrderedId() }),
+        GATE_SCRIPTS.admitClaims,
+        admitClaimsArgs(keys, campaign.id, [{ userId: `g${user}`, claimId: timeOrderedId() }]),
       ).then(() => performance.now() - started);
     };
     let user = 0;

@@ -7,7 +7,7 @@ import { MUTEX_SCRIPTS } from '../redis/mutex.js';
 import { declaredKeys } from '../redis/scripts.js';
 import {
   ackClaimsArgs,
-  admitClaimArgs,
+  admitClaimsArgs,
   GATE_SCRIPTS,
   GateCode,
   gateConfig,
@@ -44,16 +44,22 @@ describe('redis keys', () => {
 });
 
 describe('script arguments', () => {
-  it('builds admitClaim KEYS then ARGV in the order of the script header', () => {
-    expect(admitClaimArgs(keys, { campaignId: 'c1', userId: 'u1', claimId: 'k1' })).toEqual([
+  it('builds admitClaims KEYS then ARGV in the order of the script header', () => {
+    const claims = [
+      { userId: 'u1', claimId: 'k1' },
+      { userId: 'u2', claimId: 'k2' },
+    ];
+    expect(admitClaimsArgs(keys, 'c1', claims)).toEqual([
       'p:{c:c1}:gate',
       'p:{c:c1}:users',
       'p:{c:c1}:stream',
       'p:{c:c1}:claims',
-      'u1',
-      'k1',
       'c1',
       ...FIELD_NAMES,
+      'u1',
+      'k1',
+      'u2',
+      'k2',
     ]);
   });
 
@@ -211,7 +217,7 @@ describe('stream entries', () => {
   });
 
   it('leaves the field names to the codec in the scripts that append entries', () => {
-    for (const script of [GATE_SCRIPTS.admitClaim, GATE_SCRIPTS.requeueClaim]) {
+    for (const script of [GATE_SCRIPTS.admitClaims, GATE_SCRIPTS.requeueClaim]) {
       const code = script.source.replace(/--\[\[[\s\S]*?\]\]/, '');
       const xadd = code.match(/'XADD'[^\n]*(\n\s+[^\n]*)?/)?.[0] ?? '';
       expect(xadd, script.name).not.toBe('');

@@ -18,7 +18,6 @@ const folder = new URL('./scripts/', import.meta.url);
 
 /** The scripts of the pipeline, by name. */
 export const GATE_SCRIPTS = {
-  admitClaim: luaScript(folder, 'admitClaim', 4),
   admitClaims: luaScript(folder, 'admitClaims', 4),
   loadGate: luaScript(folder, 'loadGate', 5),
   syncGate: luaScript(folder, 'syncGate', 1),
@@ -26,7 +25,7 @@ export const GATE_SCRIPTS = {
   requeueClaim: luaScript(folder, 'requeueClaim', 2),
 } satisfies Record<string, LuaScript>;
 
-/** Result codes of admitClaim.lua (first element of its reply). */
+/** Result codes of admitClaims.lua: first element of its reply, and of each claim's reply. */
 export enum GateCode {
   Admitted = 1,
   NotLoaded = 0,
@@ -40,7 +39,7 @@ export type GateResult = { kind: 'admitted'; position: number; userSlot: number 
 const dateOrNull = (ms: string | number) => (ms === '' ? null : new Date(Number(ms)));
 
 /**
- * Turns an admitClaim reply into a result, or throws the domain error of a rejection, named by
+ * Turns one claim's reply of admitClaims.lua into a result, or throws the domain error of a rejection, named by
  * the same rule as the database strategies (claimRejection) from the snapshot the gate judged.
  * @throws DomainError `campaign-not-active`, `already-claimed`, `sold-out`, `not-found`;
  *   `internal` for a reply no version of the script gives.
@@ -71,23 +70,6 @@ export function gateOutcome(reply: readonly (number | string)[], campaignId: str
   throw new DomainError('internal', `unexpected gate reply ${JSON.stringify(reply)}`);
 }
 
-/** KEYS and ARGV of admitClaim.lua. */
-export function admitClaimArgs(
-  keys: CampaignKeys,
-  claim: { campaignId: string; userId: string; claimId: string },
-): string[] {
-  return [
-    keys.gate,
-    keys.users,
-    keys.stream,
-    keys.claims,
-    claim.userId,
-    claim.claimId,
-    claim.campaignId,
-    ...STREAM_ENTRY_FIELD_NAMES,
-  ];
-}
-
 /** KEYS and ARGV of admitClaims.lua for claims of one campaign, in arrival order. */
 export function admitClaimsArgs(
   keys: CampaignKeys,
@@ -101,7 +83,7 @@ export function admitClaimsArgs(
 
 /**
  * Splits an admitClaims reply: undefined for "not loaded" (retry the batch after loading), else
- * one admitClaim-shaped reply per claim, for {@link gateOutcome}.
+ * one reply per claim, for {@link gateOutcome}.
  * @throws DomainError `not-found` when the campaign is gone (every claim of the batch).
  */
 export function gateBatchReplies(

@@ -3,7 +3,7 @@
  * user's count and the campaign's issued counter and XADDs the claim to the campaign's stream —
  * no dual write. The claims of one campaign that reach this process in one event-loop turn go in
  * one call (src/gate/scripts/admitClaims.lua, at most 256): one round trip for all of them, each
- * judged in arrival order exactly as one call per claim (admitClaim.lua) would judge it. The API answers 202 with the
+ * judged in arrival order on the state the claims before it left. The API answers 202 with the
  * place in line; workers (src/gate/worker.ts) persist the claim later.
  *
  * Finding a claim by id alone (`GET /v1/claims/{id}`): the gate script also records the pending
@@ -49,7 +49,7 @@ interface Waiting {
   reject(error: unknown): void;
 }
 
-/** Settles one claim of a batch from its admitClaim-shaped reply. */
+/** Settles one claim of a batch from its reply. */
 function settle(waiting: Waiting, reply: readonly (number | string)[], campaignId: string): void {
   try {
     const result = gateOutcome(reply, campaignId);

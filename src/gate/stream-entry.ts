@@ -1,7 +1,7 @@
 /**
  * The wire format of an admitted claim in a campaign stream, written once: the field names, and
  * the encode and decode functions beside them. The gate scripts that append entries
- * (admitClaim.lua, requeueClaim.lua) receive the names in their ARGV from
+ * (admitClaims.lua, requeueClaim.lua) receive the names in their ARGV from
  * {@link STREAM_ENTRY_FIELD_NAMES} instead of spelling them; the worker, reconcile and the tests
  * read entries with {@link decodeStreamEntry}.
  *

@@ -1,8 +1,9 @@
 --[[
-  admitClaims: the redis-gate for a batch. Admits or rejects each of N claims of one campaign, in
-  order, exactly as N calls of admitClaim.lua one after the other would (same keys, same checks,
-  same writes), in one script call: one round trip and one script invocation for the claims an API
-  process received in one event-loop turn.
+  admitClaims: the redis-gate. Admits or rejects each of N claims of one campaign in arrival order
+  and enqueues the admitted ones, in one atomic step, so admission and enqueue can never disagree
+  (no dual write); one round trip and one script call for the claims an API process received in one
+  event-loop turn. Each claim is judged on the state the claims before it left: the user's count
+  against the per-user limit, the stock, the window and the status.
 
   KEYS[1] gate    hash: status, startsMs, endsMs, total, limit, version; issued (present = loaded)
   KEYS[2] users   hash: userId -> claims admitted for the user
@@ -15,9 +16,13 @@
   Returns:
     {0}                        gate not loaded: load it and retry the whole batch (nothing written)
     {-2}                       campaign deleted or unknown
-    {1, reply1, reply2, ...}   one reply per claim, each as admitClaim.lua's:
-                               {1, position, userSlot} or {-1, status, startsMs, endsMs, total,
-                               issued, limit, held, nowMs}
+    {1, reply1, reply2, ...}   one reply per claim (codes in src/gate/scripts.ts, GateCode):
+                               {1, position, userSlot}  admitted: position = the campaign's
+                                 admission counter after this claim
+                               {-1, status, startsMs, endsMs, total, issued, limit, held, nowMs}
+                                 rejected: the snapshot judged (startsMs/endsMs '' for none);
+                                 TypeScript names the reason with claimRejection
+                                 (src/issuance/rules.ts), the rule of the database strategies
   Time is Redis server time (TIME), read once for the batch.
 ]]
 local gateKey = KEYS[1]

@@ -3,7 +3,7 @@
   User counts were staged beforehand in KEYS[4] (chunked HSETs); this script swaps them in, so
   the gate never appears loaded with half of its users.
 
-  KEYS[1] gate      hash (see admitClaim.lua)
+  KEYS[1] gate      hash (see admitClaims.lua)
   KEYS[2] users     hash userId -> claims admitted
   KEYS[3] stream    stream of admitted claims
   KEYS[4] staging   hash of user counts staged by this load (may not exist: no users yet)

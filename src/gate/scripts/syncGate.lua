@@ -4,7 +4,7 @@
   PostgreSQL before this write cannot publish the older state (loadGate compares versions).
   Never touches `issued` or the user counts.
 
-  KEYS[1] gate      hash (see admitClaim.lua)
+  KEYS[1] gate      hash (see admitClaims.lua)
 
   ARGV[1] status    active | draft | suspended | ended | gone
   ARGV[2] startsMs  '' for none
