@@ -40,6 +40,7 @@ import { JobRunner } from '../jobs/runner.js';
 import { enableProcessMetrics, setRemainingStockSource, setStreamStatsSource } from '../metrics/metrics.js';
 import { redemptionRoutes } from '../redemptions/routes.js';
 import { openRedis, type RedisConnection, redisConfigured } from '../redis/connection.js';
+import { consoleRoutes } from './console.js';
 import type { Services } from './services.js';
 import { createStrategy } from './strategy.js';
 
@@ -161,6 +162,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(codeRoutes, { db, jobs });
   await app.register(archiveRoutes, { db });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  await consoleRoutes(app);
   return app;
 }
 

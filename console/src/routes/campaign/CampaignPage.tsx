@@ -1,0 +1,132 @@
+/**
+ * One campaign: stock and remaining count, the live view, and the operator's actions — Suspend,
+ * Resume (or Activate a draft), End, Delete, Restore — through the campaign routes
+ * (PATCH /v1/campaigns/{id} with a status, DELETE, POST …/restore). End and Delete confirm first.
+ * Each action refreshes what it changed before its button stops spinning.
+ */
+import { Alert, Badge, Button, Group, Paper, SimpleGrid, Stack, Text, Title } from '@mantine/core';
+import { useQueryClient } from '@tanstack/react-query';
+import { useState } from 'react';
+import { Link } from 'wouter';
+import { $api } from '../../api';
+import { ConfirmButton } from '../../components/ConfirmButton';
+import { ErrorBanner } from '../../components/ErrorBanner';
+import { formatDate, STATUS_COLORS, TIME_ZONE } from '../../format';
+import { LiveView } from './LiveView';
+
+function Figure({ label, value }: { label: string; value: string | number }) {
+  return (
+    <Paper withBorder p="sm">
+      <Text size="xs" c="dimmed">
+        {label}
+      </Text>
+      <Text size="xl" fw={700}>
+        {value}
+      </Text>
+    </Paper>
+  );
+}
+
+export default function CampaignPage({ id }: { id: string }) {
+  const queryClient = useQueryClient();
+  const [deleted, setDeleted] = useState(false);
+  const path = { params: { path: { id } } };
+  const campaign = $api.useQuery('get', '/v1/campaigns/{id}', path, { enabled: !deleted });
+  const refresh = () => queryClient.invalidateQueries({ queryKey: ['get', '/v1/campaigns'] });
+  const refreshOne = () => queryClient.invalidateQueries({ queryKey: ['get', '/v1/campaigns/{id}'] });
+  const change = $api.useMutation('patch', '/v1/campaigns/{id}', {
+    onSuccess: () => Promise.all([refresh(), refreshOne()]),
+  });
+  const remove = $api.useMutation('delete', '/v1/campaigns/{id}', {
+    onSuccess: () => {
+      setDeleted(true);
+      return refresh();
+    },
+  });
+  const restore = $api.useMutation('post', '/v1/campaigns/{id}/restore', {
+    onSuccess: () => {
+      setDeleted(false);
+      return Promise.all([refresh(), refreshOne()]);
+    },
+  });
+  const setStatus = (status: 'active' | 'suspended' | 'ended') =>
+    change.mutateAsync({ ...path, body: { status } }).catch(() => undefined);
+
+  if (deleted) {
+    return (
+      <Stack>
+        <Alert color="orange" title="Campaign deleted" role="status">
+          It is hidden everywhere and will be archived later; until then it can be restored.
+        </Alert>
+        <ErrorBanner error={restore.error} />
+        <Group>
+          <Button loading={restore.isPending} onClick={() => restore.mutate(path)}>
+            Restore
+          </Button>
+          <Button component={Link} href="/" variant="default">
+            Back to campaigns
+          </Button>
+        </Group>
+      </Stack>
+    );
+  }
+  if (campaign.error) return <ErrorBanner error={campaign.error} />;
+  const data = campaign.data;
+  if (!data) return <Text>Loading…</Text>;
+  const busy = change.isPending;
+  return (
+    <Stack>
+      <Group justify="space-between">
+        <Group>
+          <Title order={2}>{data.name}</Title>
+          <Badge size="lg" color={STATUS_COLORS[data.status] ?? 'gray'}>
+            {data.status}
+          </Badge>
+        </Group>
+        <Group>
+          {data.status === 'active' ? (
+            <Button color="orange" loading={busy} onClick={() => setStatus('suspended')}>
+              Suspend
+            </Button>
+          ) : null}
+          {data.status === 'suspended' || data.status === 'draft' ? (
+            <Button color="green" loading={busy} onClick={() => setStatus('active')}>
+              {data.status === 'draft' ? 'Activate' : 'Resume'}
+            </Button>
+          ) : null}
+          {data.status === 'active' || data.status === 'suspended' ? (
+            <ConfirmButton
+              label="End"
+              color="red"
+              variant="outline"
+              loading={busy}
+              question="Ending closes the campaign for good: no more claims. Coupons already issued stay valid."
+              onConfirm={() => setStatus('ended')}
+            />
+          ) : null}
+          <Button component={Link} href={`/campaigns/${id}/edit`} variant="default">
+            Edit
+          </Button>
+          <ConfirmButton
+            label="Delete"
+            color="red"
+            loading={remove.isPending}
+            question="The campaign disappears everywhere; it can be restored until it is archived."
+            onConfirm={() => remove.mutateAsync(path).catch(() => undefined)}
+          />
+        </Group>
+      </Group>
+      <ErrorBanner error={change.error ?? remove.error} />
+      <SimpleGrid cols={{ base: 2, sm: 4 }}>
+        <Figure label="Stock" value={data.totalQuantity} />
+        <Figure label="Issued" value={data.issuedCount} />
+        <Figure label="Remaining" value={data.remaining} />
+        <Figure label="Per-user limit" value={data.perUserLimit} />
+      </SimpleGrid>
+      <Text size="sm">
+        {`Claims open ${formatDate(data.startsAt)}, close ${formatDate(data.endsAt)} (${TIME_ZONE}).`}
+      </Text>
+      <LiveView campaignId={id} />
+    </Stack>
+  );
+}

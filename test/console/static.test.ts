@@ -1,0 +1,42 @@
+/** The server serves the built console at /console: compressed, cached, with the SPA fallback. */
+import { readdirSync } from 'node:fs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { CONSOLE_DIST } from '../../src/app/console.js';
+import { useTestApp } from '../helpers/app.js';
+import { ensureConsoleBuilt } from '../helpers/console.js';
+
+describe('console files', () => {
+  beforeAll(ensureConsoleBuilt);
+  const t = useTestApp('pglite');
+
+  it('serves index.html at /console/, revalidated on every load', async () => {
+    const response = await t.app.inject({ url: '/console/' });
+    expect(response.statusCode).toBe(200);
+    expect(response.headers['content-type']).toMatch(/^text\/html/);
+    expect(response.headers['cache-control']).toBe('no-cache');
+    expect(response.body).toContain('<div id="root">');
+  });
+
+  it('answers any console path with index.html so the console routes it', async () => {
+    const response = await t.app.inject({ url: '/console/campaigns/0190f0e2-0000-7000-8000-000000000000' });
+    expect(response.statusCode).toBe(200);
+    expect(response.body).toContain('<div id="root">');
+  });
+
+  it('serves hashed assets precompressed and cached for a year', async () => {
+    const script = readdirSync(`${CONSOLE_DIST}assets`).find((name) => name.endsWith('.js'));
+    const response = await t.app.inject({
+      url: `/console/assets/${script}`,
+      headers: { 'accept-encoding': 'br, gzip' },
+    });
+    expect(response.statusCode).toBe(200);
+    expect(response.headers['content-encoding']).toBe('br');
+    expect(response.headers['cache-control']).toBe('public, max-age=31536000, immutable');
+  });
+
+  it('keeps API 404s as problems outside /console', async () => {
+    const response = await t.app.inject({ url: '/nowhere' });
+    expect(response.statusCode).toBe(404);
+    expect(response.headers['content-type']).toMatch(/problem\+json/);
+  });
+});
