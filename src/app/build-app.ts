@@ -37,6 +37,9 @@ import { instrumentStrategy } from '../issuance/instrument.js';
 import { claimRoutes } from '../issuance/routes.js';
 import type { IssuanceStrategy } from '../issuance/strategies/types.js';
 import { JobRunner } from '../jobs/runner.js';
+import { memoryOutcomeCounters, redisOutcomeCounters } from '../live/counters.js';
+import { claimOutcomeCounting } from '../live/counting.js';
+import { liveRoutes } from '../live/routes.js';
 import { enableProcessMetrics, setRemainingStockSource, setStreamStatsSource } from '../metrics/metrics.js';
 import { redemptionRoutes } from '../redemptions/routes.js';
 import { openRedis, type RedisConnection, redisConfigured } from '../redis/connection.js';
@@ -152,6 +155,11 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   } satisfies Services);
 
   const { db } = database;
+  const outcomeCounters = redis
+    ? redisOutcomeCounters(redis, (err) => app.log.warn({ err }, 'live outcome counters: Redis failed'))
+    : memoryOutcomeCounters();
+  app.addHook('preClose', () => outcomeCounters.close());
+  await app.register(claimOutcomeCounting, { counters: outcomeCounters });
   await app.register(healthRoutes, { readinessChecks });
   await app.register(authRoutes, { db, ttlSeconds: config.jwtTtlSeconds });
   await app.register(campaignRoutes, { campaigns, campaignCache });
@@ -161,6 +169,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(redemptionRoutes, { db });
   await app.register(codeRoutes, { db, jobs });
   await app.register(archiveRoutes, { db });
+  await app.register(liveRoutes, { db, counters: outcomeCounters, redis });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   await consoleRoutes(app);
   return app;

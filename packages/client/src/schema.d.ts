@@ -2310,6 +2310,94 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/campaigns/{id}/live": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Live figures of a campaign, one server-sent event per second
+         * @description A text/event-stream: every second a message whose data is a LiveFrame (JSON). Figures come from the database and Redis, so they agree whichever API process serves the stream.
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description UUID */
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description server-sent events, each data a LiveFrame */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "text/event-stream": components["schemas"]["LiveFrame"];
+                    };
+                };
+                /** @description application/problem+json (RFC 9457) */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description https://stampede.dev/problems/<code> */
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            instance: string;
+                            /** @description stable error code, e.g. sold-out */
+                            code: string;
+                            requestId: string;
+                            errors?: {
+                                field: string;
+                                message: string;
+                            }[];
+                        };
+                    };
+                };
+                /** @description application/problem+json (RFC 9457) */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description https://stampede.dev/problems/<code> */
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            instance: string;
+                            /** @description stable error code, e.g. sold-out */
+                            code: string;
+                            requestId: string;
+                            errors?: {
+                                field: string;
+                                message: string;
+                            }[];
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -2329,6 +2417,37 @@ export interface components {
                 field: string;
                 message: string;
             }[];
+        };
+        /** @description one server-sent event of the live view (the JSON in its data field) */
+        LiveFrame: {
+            /**
+             * Format: date-time
+             * @description RFC 3339 date-time
+             */
+            at: string;
+            status: string;
+            /** @description stock */
+            totalQuantity: number;
+            /** @description coupons issued (persisted) */
+            issuedCount: number;
+            remaining: number;
+            soldOutAt: string | null;
+            /** @description claims answered so far, by outcome (counted while the live counters exist) */
+            claims: {
+                issued: number;
+                soldOut: number;
+                alreadyClaimed: number;
+                rateLimited: number;
+            };
+            /** @description claims per second since the previous frame, by outcome */
+            claimsPerSecond: {
+                issued: number;
+                soldOut: number;
+                alreadyClaimed: number;
+                rateLimited: number;
+            };
+            redemptionsPerSecond: number;
+            streamBacklog: number | null;
         };
         Campaign: {
             /**
