@@ -4,28 +4,16 @@
  * (PATCH /v1/campaigns/{id} with a status, DELETE, POST …/restore). End and Delete confirm first.
  * Each action refreshes what it changed before its button stops spinning.
  */
-import { Alert, Badge, Button, Group, Paper, SimpleGrid, Stack, Text, Title } from '@mantine/core';
+import { Alert, Badge, Button, Group, SimpleGrid, Stack, Text, Title } from '@mantine/core';
 import { useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
 import { Link } from 'wouter';
 import { $api } from '../../api';
 import { ConfirmButton } from '../../components/ConfirmButton';
 import { ErrorBanner } from '../../components/ErrorBanner';
+import { Figure } from '../../components/Figure';
 import { formatDate, STATUS_COLORS, TIME_ZONE } from '../../format';
 import { LiveView } from './LiveView';
-
-function Figure({ label, value }: { label: string; value: string | number }) {
-  return (
-    <Paper withBorder p="sm">
-      <Text size="xs" c="dimmed">
-        {label}
-      </Text>
-      <Text size="xl" fw={700}>
-        {value}
-      </Text>
-    </Paper>
-  );
-}
 
 export default function CampaignPage({ id }: { id: string }) {
   const queryClient = useQueryClient();
