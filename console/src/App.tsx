@@ -2,7 +2,7 @@
  * The console's shell and router. Sign-in and the campaign list are in the first load; every other
  * screen is its own chunk, loaded when first opened. A non-admin token sees the "not allowed" page.
  */
-import { AppShell, Button, Group, Loader, Text, Title } from '@mantine/core';
+import { Anchor, AppShell, Button, Group, Loader, Text, Title } from '@mantine/core';
 import { lazy, Suspense } from 'react';
 import { Link, Route, Switch } from 'wouter';
 import { queryClient } from './api';
@@ -29,10 +29,14 @@ export function App() {
         <Group h="100%" px="md" justify="space-between">
           <Group>
             <Title order={1} size="h3">
-              <Link href="/">Stampede</Link>
+              <Anchor component={Link} href="/" c="inherit" underline="never">
+                Stampede
+              </Anchor>
             </Title>
             <nav aria-label="Main">
-              <Link href="/">Campaigns</Link>
+              <Anchor component={Link} href="/">
+                Campaigns
+              </Anchor>
             </nav>
           </Group>
           <Group>

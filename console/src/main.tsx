@@ -1,5 +1,6 @@
 import '@mantine/core/styles.css';
-import { MantineProvider } from '@mantine/core';
+import './contrast.css';
+import { createTheme, MantineProvider } from '@mantine/core';
 import { QueryClientProvider } from '@tanstack/react-query';
 import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
@@ -7,9 +8,15 @@ import { Router } from 'wouter';
 import { App } from './App';
 import { queryClient } from './api';
 
+/** Darker shades and automatic text colour, so every filled control meets WCAG AA contrast. */
+const theme = createTheme({
+  primaryShade: 8,
+  autoContrast: true,
+});
+
 createRoot(document.getElementById('root')!).render(
   <StrictMode>
-    <MantineProvider>
+    <MantineProvider theme={theme}>
       <QueryClientProvider client={queryClient}>
         <Router base="/console">
           <App />

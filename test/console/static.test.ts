@@ -1,5 +1,6 @@
 /** The server serves the built console at /console: compressed, cached, with the SPA fallback. */
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
+import { gzipSync } from 'node:zlib';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { CONSOLE_DIST } from '../../src/app/console.js';
 import { useTestApp } from '../helpers/app.js';
@@ -32,6 +33,18 @@ describe('console files', () => {
     expect(response.statusCode).toBe(200);
     expect(response.headers['content-encoding']).toBe('br');
     expect(response.headers['cache-control']).toBe('public, max-age=31536000, immutable');
+  });
+
+  it('keeps the first load at most 300 KB of gzipped JavaScript', () => {
+    // What index.html loads: the entry script and the chunks it preloads (lazy screens excluded).
+    const html = readFileSync(`${CONSOLE_DIST}index.html`, 'utf8');
+    const scripts = [...html.matchAll(/(?:src|href)="\/console\/(assets\/[^"]+\.js)"/g)].map((m) => m[1]!);
+    expect(scripts.length).toBeGreaterThan(0);
+    const gzipped = scripts.reduce(
+      (sum, path) => sum + gzipSync(readFileSync(`${CONSOLE_DIST}${path}`), { level: 9 }).length,
+      0,
+    );
+    expect(gzipped).toBeLessThanOrEqual(300 * 1024);
   });
 
   it('keeps API 404s as problems outside /console', async () => {

@@ -1,10 +1,24 @@
-/** The built console (console/dist) that the server serves at /console, built once when missing. */
+/** The built console (console/dist) that the server serves at /console, rebuilt when stale. */
 import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { CONSOLE_DIST } from '../../src/app/console.js';
 
-/** Builds the console (`npm run build:console`) unless console/dist/index.html exists. */
+const SOURCES = fileURLToPath(new URL('../../console/src/', import.meta.url));
+
+/** Newest modification time (ms) of the files under `dir`. */
+function newest(dir: string): number {
+  return Math.max(
+    ...readdirSync(dir, { recursive: true, encoding: 'utf8' }).map(
+      (path) => statSync(join(dir, path)).mtimeMs,
+    ),
+  );
+}
+
+/** Builds the console (`npm run build:console`) unless console/dist is newer than console/src. */
 export function ensureConsoleBuilt(): void {
-  if (existsSync(`${CONSOLE_DIST}index.html`)) return;
+  const index = `${CONSOLE_DIST}index.html`;
+  if (existsSync(index) && statSync(index).mtimeMs >= newest(SOURCES)) return;
   execFileSync('npm', ['run', 'build:console', '--silent'], { stdio: 'inherit' });
 }

@@ -14,14 +14,14 @@ export function ConfirmButton({
       <Button {...props} onClick={open}>
         {label}
       </Button>
-      <Modal opened={opened} onClose={close} title={`${label}?`}>
+      <Modal opened={opened} onClose={close} title={`${label}?`} closeButtonProps={{ 'aria-label': 'Close' }}>
         <Text mb="md">{question}</Text>
         <Group justify="flex-end">
           <Button variant="default" onClick={close}>
             Cancel
           </Button>
           <Button
-            color="red"
+            color="red.9"
             loading={props.loading}
             onClick={async () => {
               close();

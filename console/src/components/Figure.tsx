@@ -4,7 +4,7 @@ import { Paper, Text } from '@mantine/core';
 export function Figure({ label, value }: { label: string; value: string | number | undefined }) {
   return (
     <Paper withBorder p="sm" role="group" aria-label={label}>
-      <Text size="xs" c="dimmed" aria-hidden>
+      <Text size="xs" aria-hidden>
         {label}
       </Text>
       <Text size="lg" fw={700}>

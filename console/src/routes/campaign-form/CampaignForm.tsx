@@ -106,8 +106,10 @@ export default function CampaignForm({ id }: { id?: string }) {
   });
   const text = (key: 'name' | 'startsAt' | 'endsAt') => ({
     value: form[key],
-    onChange: (event: { currentTarget: { value: string } }) =>
-      setForm((state) => ({ ...state, [key]: event.currentTarget.value })),
+    onChange: (event: { currentTarget: { value: string } }) => {
+      const value = event.currentTarget.value; // read now: React clears currentTarget after the event
+      setForm((state) => ({ ...state, [key]: value }));
+    },
   });
 
   const submit = (event: FormEvent) => {
@@ -169,10 +171,9 @@ export default function CampaignForm({ id }: { id?: string }) {
           <Stack>
             <TextInput label="Name" {...text('name')} error={errors.name} />
             <Group grow>
-              <NumberInput label="Stock" min={1} {...field('totalQuantity')} error={errors.totalQuantity} />
+              <NumberInput label="Stock" {...field('totalQuantity')} error={errors.totalQuantity} />
               <NumberInput
                 label="Per-user limit"
-                min={1}
                 disabled={!!id}
                 {...field('perUserLimit')}
                 error={errors.perUserLimit}

@@ -1,5 +1,5 @@
 /**
- * One campaign: stock and remaining count, the live view, and the operator's actions — Suspend,
+ * One campaign: stock, per-user limit and window; the live view (issued and remaining count, rates); and the operator's actions — Suspend,
  * Resume (or Activate a draft), End, Delete, Restore — through the campaign routes
  * (PATCH /v1/campaigns/{id} with a status, DELETE, POST …/restore). End and Delete confirm first.
  * Each action refreshes what it changed before its button stops spinning.
@@ -12,7 +12,7 @@ import { $api } from '../../api';
 import { ConfirmButton } from '../../components/ConfirmButton';
 import { ErrorBanner } from '../../components/ErrorBanner';
 import { Figure } from '../../components/Figure';
-import { formatDate, STATUS_COLORS, TIME_ZONE } from '../../format';
+import { formatWindow, STATUS_COLORS, TIME_ZONE } from '../../format';
 import { LiveView } from './LiveView';
 
 export default function CampaignPage({ id }: { id: string }) {
@@ -67,25 +67,25 @@ export default function CampaignPage({ id }: { id: string }) {
       <Group justify="space-between">
         <Group>
           <Title order={2}>{data.name}</Title>
-          <Badge size="lg" color={STATUS_COLORS[data.status] ?? 'gray'}>
+          <Badge size="lg" variant="dot" color={STATUS_COLORS[data.status] ?? 'gray'}>
             {data.status}
           </Badge>
         </Group>
         <Group>
           {data.status === 'active' ? (
-            <Button color="orange" loading={busy} onClick={() => setStatus('suspended')}>
+            <Button variant="default" loading={busy} onClick={() => setStatus('suspended')}>
               Suspend
             </Button>
           ) : null}
           {data.status === 'suspended' || data.status === 'draft' ? (
-            <Button color="green" loading={busy} onClick={() => setStatus('active')}>
+            <Button loading={busy} onClick={() => setStatus('active')}>
               {data.status === 'draft' ? 'Activate' : 'Resume'}
             </Button>
           ) : null}
           {data.status === 'active' || data.status === 'suspended' ? (
             <ConfirmButton
               label="End"
-              color="red"
+              color="red.9"
               variant="outline"
               loading={busy}
               question="Ending closes the campaign for good: no more claims. Coupons already issued stay valid."
@@ -97,7 +97,7 @@ export default function CampaignPage({ id }: { id: string }) {
           </Button>
           <ConfirmButton
             label="Delete"
-            color="red"
+            color="red.9"
             loading={remove.isPending}
             question="The campaign disappears everywhere; it can be restored until it is archived."
             onConfirm={() => remove.mutateAsync(path).catch(() => undefined)}
@@ -107,13 +107,9 @@ export default function CampaignPage({ id }: { id: string }) {
       <ErrorBanner error={change.error ?? remove.error} />
       <SimpleGrid cols={{ base: 2, sm: 4 }}>
         <Figure label="Stock" value={data.totalQuantity} />
-        <Figure label="Issued" value={data.issuedCount} />
-        <Figure label="Remaining" value={data.remaining} />
         <Figure label="Per-user limit" value={data.perUserLimit} />
       </SimpleGrid>
-      <Text size="sm">
-        {`Claims open ${formatDate(data.startsAt)}, close ${formatDate(data.endsAt)} (${TIME_ZONE}).`}
-      </Text>
+      <Text size="sm">{`Claim window: ${formatWindow(data.startsAt, data.endsAt)} (${TIME_ZONE}).`}</Text>
       <LiveView campaignId={id} />
     </Stack>
   );

@@ -84,8 +84,8 @@ export function LiveView({ campaignId }: { campaignId: string }) {
       ) : null}
       <section aria-live="polite" aria-label="Live figures">
         <SimpleGrid cols={{ base: 2, sm: 4 }}>
-          <Figure label="Issued (live)" value={frame?.issuedCount} />
-          <Figure label="Remaining (live)" value={frame?.remaining} />
+          <Figure label="Issued" value={frame?.issuedCount} />
+          <Figure label="Remaining" value={frame?.remaining} />
           <Figure label="Claims issued" value={frame?.claims.issued} />
           <Figure label="Refused: sold out" value={frame?.claims.soldOut} />
           <Figure label="Refused: already claimed" value={frame?.claims.alreadyClaimed} />

@@ -3,7 +3,19 @@
  * API's `status` query), search by name (within the loaded pages: the API has no name search),
  * keyset "Load more", and the way to create one.
  */
-import { Badge, Button, Group, Progress, Select, Stack, Table, Text, TextInput, Title } from '@mantine/core';
+import {
+  Anchor,
+  Badge,
+  Button,
+  Group,
+  Progress,
+  Select,
+  Stack,
+  Table,
+  Text,
+  TextInput,
+  Title,
+} from '@mantine/core';
 import { useInfiniteQuery } from '@tanstack/react-query';
 import { useState } from 'react';
 import { Link } from 'wouter';
@@ -76,10 +88,14 @@ export function Campaigns() {
             return (
               <Table.Tr key={campaign.id}>
                 <Table.Td>
-                  <Link href={`/campaigns/${campaign.id}`}>{campaign.name}</Link>
+                  <Anchor component={Link} href={`/campaigns/${campaign.id}`}>
+                    {campaign.name}
+                  </Anchor>
                 </Table.Td>
                 <Table.Td>
-                  <Badge color={STATUS_COLORS[campaign.status] ?? 'gray'}>{campaign.status}</Badge>
+                  <Badge variant="dot" color={STATUS_COLORS[campaign.status] ?? 'gray'}>
+                    {campaign.status}
+                  </Badge>
                 </Table.Td>
                 <Table.Td>{formatWindow(campaign.startsAt, campaign.endsAt)}</Table.Td>
                 <Table.Td miw={180}>
