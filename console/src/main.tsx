@@ -12,6 +12,8 @@ import { queryClient } from './api';
 const theme = createTheme({
   primaryShade: 8,
   autoContrast: true,
+  // Operators who ask their system for less motion get no transitions (dialogs open at once).
+  respectReducedMotion: true,
 });
 
 createRoot(document.getElementById('root')!).render(

@@ -20,5 +20,9 @@ function newest(dir: string): number {
 export function ensureConsoleBuilt(): void {
   const index = `${CONSOLE_DIST}index.html`;
   if (existsSync(index) && statSync(index).mtimeMs >= newest(SOURCES)) return;
-  execFileSync('npm', ['run', 'build:console', '--silent'], { stdio: 'inherit' });
+  // vitest sets NODE_ENV=test, which would make Vite bundle React's development build.
+  execFileSync('npm', ['run', 'build:console', '--silent'], {
+    stdio: 'inherit',
+    env: { ...process.env, NODE_ENV: 'production' },
+  });
 }

@@ -93,7 +93,10 @@ export default function CampaignForm({ id }: { id?: string }) {
   }, [existing.data]);
 
   const done = async (campaign: { id: string }) => {
-    await queryClient.invalidateQueries({ queryKey: ['get', '/v1/campaigns'] });
+    await Promise.all([
+      queryClient.invalidateQueries({ queryKey: ['get', '/v1/campaigns'] }),
+      queryClient.invalidateQueries({ queryKey: ['get', '/v1/campaigns/{id}'] }),
+    ]);
     navigate(`/campaigns/${campaign.id}`);
   };
   const create = $api.useMutation('post', '/v1/campaigns', { onSuccess: done });
@@ -163,6 +166,9 @@ export default function CampaignForm({ id }: { id?: string }) {
   const unplaced =
     mutation.error && !Object.keys(errors).some((key) => fieldNames.some((name) => key.startsWith(name)));
   const discountError = Object.entries(errors).find(([key]) => key.startsWith('discount'))?.[1];
+  if (id && existing.error) return <ErrorBanner error={existing.error} />;
+  // The form appears once the campaign is loaded, so nothing typed is overwritten by the load.
+  if (id && !existing.data) return <Text>Loading…</Text>;
   return (
     <Stack maw={640}>
       <Title order={2}>{id ? 'Edit campaign' : 'New campaign'}</Title>

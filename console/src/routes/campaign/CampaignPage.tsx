@@ -4,9 +4,9 @@
  * (PATCH /v1/campaigns/{id} with a status, DELETE, POST …/restore). End and Delete confirm first.
  * Each action refreshes what it changed before its button stops spinning.
  */
-import { Alert, Badge, Button, Group, SimpleGrid, Stack, Text, Title } from '@mantine/core';
+import { Alert, Badge, Button, Group, Loader, SimpleGrid, Stack, Tabs, Text, Title } from '@mantine/core';
 import { useQueryClient } from '@tanstack/react-query';
-import { useState } from 'react';
+import { lazy, Suspense, useState } from 'react';
 import { Link } from 'wouter';
 import { $api } from '../../api';
 import { ConfirmButton } from '../../components/ConfirmButton';
@@ -14,6 +14,9 @@ import { ErrorBanner } from '../../components/ErrorBanner';
 import { Figure } from '../../components/Figure';
 import { formatWindow, STATUS_COLORS, TIME_ZONE } from '../../format';
 import { LiveView } from './LiveView';
+
+const CodesTab = lazy(() => import('../codes/CodesTab'));
+const CouponsTab = lazy(() => import('../coupons/CouponsTab'));
 
 export default function CampaignPage({ id }: { id: string }) {
   const queryClient = useQueryClient();
@@ -110,7 +113,24 @@ export default function CampaignPage({ id }: { id: string }) {
         <Figure label="Per-user limit" value={data.perUserLimit} />
       </SimpleGrid>
       <Text size="sm">{`Claim window: ${formatWindow(data.startsAt, data.endsAt)} (${TIME_ZONE}).`}</Text>
-      <LiveView campaignId={id} />
+      <Tabs defaultValue="live" keepMounted={false}>
+        <Tabs.List>
+          <Tabs.Tab value="live">Live</Tabs.Tab>
+          <Tabs.Tab value="codes">Codes</Tabs.Tab>
+          <Tabs.Tab value="coupons">Coupons</Tabs.Tab>
+        </Tabs.List>
+        <Suspense fallback={<Loader aria-label="Loading" />}>
+          <Tabs.Panel value="live" pt="md">
+            <LiveView campaignId={id} />
+          </Tabs.Panel>
+          <Tabs.Panel value="codes" pt="md">
+            <CodesTab campaignId={id} />
+          </Tabs.Panel>
+          <Tabs.Panel value="coupons" pt="md">
+            <CouponsTab campaignId={id} />
+          </Tabs.Panel>
+        </Suspense>
+      </Tabs>
     </Stack>
   );
 }

@@ -4,7 +4,7 @@
  * and drawn by uPlot (https://github.com/leeoniya/uPlot); the headline figures in an aria-live
  * region so screen readers hear them change.
  */
-import { Alert, Paper, SimpleGrid, Stack, Title } from '@mantine/core';
+import { Alert, Paper, SimpleGrid, Stack } from '@mantine/core';
 import { useEffect, useRef, useState } from 'react';
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
@@ -76,7 +76,6 @@ export function LiveView({ campaignId }: { campaignId: string }) {
 
   return (
     <Stack>
-      <Title order={3}>Live</Title>
       {error ? (
         <Alert color="orange" role="alert" title="Live view reconnecting">
           {errorMessage(error)}
