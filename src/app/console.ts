@@ -36,8 +36,11 @@ export async function consoleRoutes(app: FastifyInstance, { root = CONSOLE_DIST 
       reply.header('cache-control', path.includes('/assets/') ? IMMUTABLE : REVALIDATE);
     },
   });
-  const indexHtml = (_request: FastifyRequest, reply: FastifyReply) =>
-    reply.header('cache-control', REVALIDATE).sendFile('index.html');
+  const indexHtml = (request: FastifyRequest, reply: FastifyReply) =>
+    // A missing asset is a 404, not the page: a browser must not run HTML as a stale script.
+    request.url.startsWith('/console/assets/')
+      ? reply.callNotFound()
+      : reply.header('cache-control', REVALIDATE).sendFile('index.html');
   app.get('/console', { schema: { hide: true } }, (_request, reply) => reply.redirect('/console/'));
   app.get('/console/', { schema: { hide: true } }, indexHtml);
   app.get('/console/*', { schema: { hide: true } }, indexHtml);

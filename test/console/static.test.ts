@@ -24,6 +24,12 @@ describe('console files', () => {
     expect(response.body).toContain('<div id="root">');
   });
 
+  it('answers a missing asset with a 404 problem rather than the page', async () => {
+    const response = await t.app.inject({ url: '/console/assets/index-gone.js' });
+    expect(response.statusCode).toBe(404);
+    expect(response.headers['content-type']).toMatch(/problem\+json/);
+  });
+
   it('serves hashed assets precompressed and cached for a year', async () => {
     const script = readdirSync(`${CONSOLE_DIST}assets`).find((name) => name.endsWith('.js'));
     const response = await t.app.inject({
