@@ -126,8 +126,12 @@ export async function liveRoutes(
         connection: 'keep-alive',
         'x-accel-buffering': 'no',
       });
-      const send = (frame: LiveFrame) => res.write(`data: ${JSON.stringify(frame)}\n\n`);
-      res.write(`retry: ${intervalMs * 2}\n\n`);
+      // A reading may finish after the client left: never write to an ended response.
+      const write = (text: string) => {
+        if (!res.writableEnded && !res.destroyed) res.write(text);
+      };
+      const send = (frame: LiveFrame) => write(`data: ${JSON.stringify(frame)}\n\n`);
+      write(`retry: ${intervalMs * 2}\n\n`);
       send(liveFrame(undefined, previous));
       let reading = false;
       const timer = setInterval(async () => {
@@ -139,7 +143,7 @@ export async function liveRoutes(
           previous = current;
         } catch (error) {
           request.log.warn({ err: error, campaignId: id }, 'live view reading failed');
-          res.write(': reading failed, retrying\n\n');
+          write(': reading failed, retrying\n\n');
         } finally {
           reading = false;
         }
@@ -147,7 +151,7 @@ export async function liveRoutes(
       const end = () => {
         clearInterval(timer);
         open.delete(end);
-        res.end();
+        if (!res.writableEnded) res.end();
       };
       open.add(end);
       request.raw.on('close', end);

@@ -21,6 +21,7 @@ import { useState } from 'react';
 import { Link } from 'wouter';
 import { client } from '../../api';
 import { ErrorBanner } from '../../components/ErrorBanner';
+import { PageFooter } from '../../components/PageFooter';
 import { formatWindow, STATUS_COLORS } from '../../format';
 
 type Status = 'draft' | 'active' | 'suspended' | 'ended';
@@ -112,12 +113,7 @@ export function Campaigns() {
           })}
         </Table.Tbody>
       </Table>
-      {pages.isSuccess && campaigns.length === 0 ? <Text>No campaigns match.</Text> : null}
-      {pages.hasNextPage ? (
-        <Button variant="default" loading={pages.isFetchingNextPage} onClick={() => pages.fetchNextPage()}>
-          Load more
-        </Button>
-      ) : null}
+      <PageFooter pages={pages} empty={campaigns.length === 0} emptyText="No campaigns match." />
     </Stack>
   );
 }

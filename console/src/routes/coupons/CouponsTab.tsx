@@ -7,6 +7,7 @@ import { useInfiniteQuery } from '@tanstack/react-query';
 import { useState } from 'react';
 import { client, fieldErrors } from '../../api';
 import { ErrorBanner } from '../../components/ErrorBanner';
+import { PageFooter } from '../../components/PageFooter';
 import { formatDate, TIME_ZONE } from '../../format';
 
 type Status = 'issued' | 'redeemed' | 'revoked';
@@ -105,12 +106,7 @@ export default function CouponsTab({ campaignId }: { campaignId: string }) {
           ))}
         </Table.Tbody>
       </Table>
-      {pages.isSuccess && coupons.length === 0 ? <Text>No coupons match.</Text> : null}
-      {pages.hasNextPage ? (
-        <Button variant="default" loading={pages.isFetchingNextPage} onClick={() => pages.fetchNextPage()}>
-          Load more
-        </Button>
-      ) : null}
+      <PageFooter pages={pages} empty={coupons.length === 0} emptyText="No coupons match." />
     </Stack>
   );
 }
