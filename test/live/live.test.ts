@@ -5,7 +5,9 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/app/build-app.js';
-import type { LiveFrame } from '../../src/live/routes.js';
+import { memoryOutcomeCounters } from '../../src/live/counters.js';
+import { type LiveFrame, liveFrame } from '../../src/live/routes.js';
+import { readLive } from '../../src/live/snapshot.js';
 import {
   bearer,
   createCampaign,
@@ -99,6 +101,25 @@ describe('live view, embedded database', () => {
     let seen = 0;
     await frameWhere(`${base}/v1/campaigns/${campaign.id}/live`, t.adminToken, () => ++seen === 3);
     expect(seen).toBe(3);
+  });
+
+  it('counts the redemptions made since the previous reading, and rates them per second', async () => {
+    const campaign = await createCampaign(t, { totalQuantity: 5 });
+    const before = await readLive(t.database.db, memoryOutcomeCounters(), undefined, campaign.id);
+    for (const user of ['r1', 'r2']) {
+      const claimed = (await claim(t, campaign.id, user)).json() as { coupon: { id: string } };
+      const redeemed = await t.app.inject({
+        method: 'POST',
+        url: '/v1/redemptions',
+        headers: bearer(t.userToken(user)),
+        payload: { couponId: claimed.coupon.id, orderId: `order-${user}`, orderAmount: 5000 },
+      });
+      expect(redeemed.statusCode).toBe(201);
+    }
+    const after = await readLive(t.database.db, memoryOutcomeCounters(), undefined, campaign.id, before.at);
+    expect(after.redeemedSince).toBe(2);
+    const seconds = (after.at.getTime() - before.at.getTime()) / 1000;
+    expect(liveFrame(before, after).redemptionsPerSecond).toBeCloseTo(2 / seconds, 6);
   });
 
   it('refuses non-admins and unknown campaigns with problems', async () => {
