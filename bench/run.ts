@@ -9,6 +9,7 @@
  * - `claim <strategy>`: `POST /v1/campaigns/{id}/claims` with an admin token and a distinct
  *   `userId` per request (a repeated user would only get `already-claimed`), on a campaign whose
  *   stock cannot run out during the run;
+ * - `claim db-batch` (group commit: one statement and commit per batch of claims);
  * - `claim redis-lock`, `claim redis-gate` (admission, 202; the in-process worker off);
  * - `gate script direct`: admitClaim.lua called from this process, 1,000 calls in flight
  *   (ioredis auto-pipelining): the ceiling of admission on this Redis;
@@ -61,8 +62,11 @@ const { values: options } = parseArgs({
     duration: { type: 'string', default: '5' },
     warmup: { type: 'string', default: '1' },
     connections: { type: 'string', default: '32' },
+    only: { type: 'string' },
   },
 });
+/** `--only flash`: just the flash-sale mix rows. */
+const ONLY = options.only;
 const DURATION_S = Number(options.duration);
 const WARMUP_S = Number(options.warmup);
 const CONNECTIONS = Number(options.connections);
@@ -234,6 +238,7 @@ async function startClaimTarget(
   url: string,
   env: Record<string, string>,
   args: string[] = [],
+  stock = 100_000_000,
 ): Promise<ClaimTarget> {
   const server = await startProcess(
     ['src/main.ts', 'serve', '--workers', '1', ...args],
@@ -259,7 +264,7 @@ async function startClaimTarget(
       body: JSON.stringify({
         name: `bench ${name}`,
         status: 'active',
-        totalQuantity: 100_000_000,
+        totalQuantity: stock,
         perUserLimit: 1,
         discount: { type: 'fixed', amount: 100 },
       }),
@@ -410,6 +415,55 @@ function printTable(rows: Row[]): void {
   for (const line of lines) console.log(format(line));
 }
 
+/** Stock of the flash-sale rows: sold out within the first second, so most answers are sold-out. */
+const FLASH_STOCK = 500;
+
+/**
+ * The flash-sale mix: claims of distinct users on a campaign whose stock is gone almost at once,
+ * so nearly every answer is `sold-out` — what a flash sale looks like after its first second. Each
+ * strategy against a Fastify POST route doing nothing, all measured in turns (3 rounds); the
+ * ratio to that route says how close refusing a late claim comes to not working at all.
+ */
+async function measureFlashMix(url: string): Promise<Row[]> {
+  const noop = await startProcess(['bench/noop-server.ts', String(nextPort)], {}, '/noop');
+  const redisEnv = { REDIS_URL, REDIS_KEY_PREFIX: REDIS_PREFIX };
+  const targets: ClaimTarget[] = [
+    {
+      name: 'flash baseline: Fastify POST, no work',
+      server: noop,
+      request: {
+        method: 'POST',
+        path: '/noop',
+        headers: { 'content-type': 'application/json' },
+        body: () => '{"userId":"u-0"}',
+      },
+    },
+  ];
+  try {
+    for (const [strategy, env] of [
+      ['db-batch', {}],
+      ['db-atomic', {}],
+      ['redis-gate', { ...redisEnv, WORKER_IN_PROCESS: 'true' }],
+    ] as const) {
+      targets.push(
+        await startClaimTarget(
+          `flash ${strategy}`,
+          url,
+          { ISSUANCE_STRATEGY: strategy, ...env },
+          [],
+          FLASH_STOCK,
+        ),
+      );
+    }
+    const rows = await measureInTurns(targets, 3);
+    const baseline = rows[0]!.requestsPerSecond;
+    for (const row of rows) row.ratioToBaseline = row.requestsPerSecond / baseline;
+    return rows;
+  } finally {
+    for (const target of targets) await target.server.stop();
+  }
+}
+
 async function main(): Promise<void> {
   const started = new Date();
   const databaseName = `stampede_bench_${randomBytes(4).toString('hex')}`;
@@ -418,6 +472,12 @@ async function main(): Promise<void> {
   const rows: Row[] = [];
   try {
     console.error(`bench: ${DURATION_S} s per row after ${WARMUP_S} s warm-up, ${CONNECTIONS} connections`);
+    if (ONLY === 'flash') {
+      const flash = await measureFlashMix(url);
+      printTable(flash);
+      writeResults(started, 'flash', flash);
+      return;
+    }
     const noop = await startProcess(['bench/noop-server.ts', String(nextPort)], {}, '/noop');
     try {
       rows.push(await measure('baseline: Fastify, no work', noop, { method: 'GET', path: '/noop' }));
@@ -425,6 +485,7 @@ async function main(): Promise<void> {
       await noop.stop();
     }
     rows.push(await measureClaims('claim db-lock', url, { ISSUANCE_STRATEGY: 'db-lock' }));
+    rows.push(await measureClaims('claim db-batch', url, { ISSUANCE_STRATEGY: 'db-batch' }));
     const redisEnv = { REDIS_URL, REDIS_KEY_PREFIX: REDIS_PREFIX };
     rows.push(await measureClaims('claim redis-lock', url, { ...redisEnv, ISSUANCE_STRATEGY: 'redis-lock' }));
     // Admission only (202): the worker is measured on its own below.
@@ -446,6 +507,7 @@ async function main(): Promise<void> {
       for (const target of gateTargets) await target.server.stop();
     }
     rows.push(...(await measureGateAndDrain(url)));
+    rows.push(...(await measureFlashMix(url)));
     // db-atomic with and without metrics+logs, and with two workers, measured in turns.
     const targets: ClaimTarget[] = [];
     try {
@@ -473,7 +535,8 @@ async function main(): Promise<void> {
   }
 
   const baseline = rows[0]!.requestsPerSecond;
-  for (const row of rows) row.ratioToBaseline = row.requestsPerSecond / baseline;
+  // The flash rows carry their own ratio (to the POST route measured in turns with them).
+  for (const row of rows) row.ratioToBaseline ??= row.requestsPerSecond / baseline;
   const byName = (name: string) => rows.find((row) => row.name === name)!;
   const cost = (on: Row, off: Row) => ({
     throughput: 1 - on.requestsPerSecond / off.requestsPerSecond,
@@ -502,6 +565,11 @@ async function main(): Promise<void> {
   }
   console.log(`--workers 2 over one process (db-atomic): x${summary.workers2Gain.toFixed(2)} throughput`);
 
+  writeResults(started, '', rows, summary);
+}
+
+/** Writes `rows` (and `summary`) with the machine's description to bench/results/<label><date>.json. */
+function writeResults(started: Date, label: string, rows: Row[], summary?: unknown): void {
   const machine = {
     cpu: cpus()[0]?.model ?? 'unknown',
     cores: cpus().length,
@@ -511,20 +579,12 @@ async function main(): Promise<void> {
     platform: `${process.platform} ${process.arch}`,
   };
   mkdirSync(new URL('results/', import.meta.url), { recursive: true });
-  const file = new URL(`results/${started.toISOString().replace(/[:.]/g, '-')}.json`, import.meta.url);
+  const name = `${label ? `${label}-` : ''}${started.toISOString().replace(/[:.]/g, '-')}`;
+  const file = new URL(`results/${name}.json`, import.meta.url);
+  const settings = { durationSeconds: DURATION_S, warmupSeconds: WARMUP_S, connections: CONNECTIONS };
   writeFileSync(
     file,
-    `${JSON.stringify(
-      {
-        startedAt: started.toISOString(),
-        machine,
-        settings: { durationSeconds: DURATION_S, warmupSeconds: WARMUP_S, connections: CONNECTIONS },
-        rows,
-        summary,
-      },
-      null,
-      2,
-    )}\n`,
+    `${JSON.stringify({ startedAt: started.toISOString(), machine, settings, rows, summary }, null, 2)}\n`,
   );
   console.log(`\nwritten to ${file.pathname}`);
 }

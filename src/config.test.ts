@@ -8,7 +8,7 @@ describe('loadConfig', () => {
       port: 3000,
       host: '127.0.0.1',
       databaseUrl: undefined,
-      issuanceStrategy: 'db-atomic',
+      issuanceStrategy: 'db-batch',
       logLevel: 'info',
     });
     expect(config.dataDir).toMatch(/data$/);

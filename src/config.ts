@@ -15,7 +15,7 @@ import { resolve } from 'node:path';
 import { type StaticDecode, type TSchema, type TSchemaOptions, Type } from 'typebox';
 import { Value } from 'typebox/value';
 
-export const STRATEGIES = ['db-atomic', 'db-lock', 'redis-lock', 'redis-gate'] as const;
+export const STRATEGIES = ['db-atomic', 'db-lock', 'redis-lock', 'redis-gate', 'db-batch'] as const;
 export type StrategyName = (typeof STRATEGIES)[number];
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -102,12 +102,39 @@ export const ConfigSchema = Type.Object({
   ),
   issuanceStrategy: env(
     'ISSUANCE_STRATEGY',
-    Enumeration(STRATEGIES, { default: 'db-atomic', description: 'how concurrent claims are serialized' }),
+    Enumeration(STRATEGIES, { default: 'db-batch', description: 'how concurrent claims are serialized' }),
+  ),
+  claimBatchMax: env(
+    'CLAIM_BATCH_MAX',
+    Type.Integer({
+      minimum: 1,
+      maximum: 10_000,
+      default: 100,
+      description: 'db-batch: claims of one campaign admitted by one statement and commit, at most',
+    }),
   ),
   /** Undefined only in embedded mode, where `serve` keeps a generated one (src/app/jwt-secret.ts). */
   jwtSecret: Type.Optional(
     env('JWT_SECRET', Type.String({ minLength: 32, description: 'HS256 secret, at least 32 characters' })),
   ),
+  /** The first admin, created by `serve` on a database without one (src/auth/setup.ts). */
+  firstAdmin: Type.Object({
+    email: env(
+      'STAMPEDE_ADMIN_EMAIL',
+      Type.Optional(
+        Type.String({
+          format: 'email',
+          description: 'email of the first admin, created at start when no admin exists (with the password)',
+        }),
+      ),
+    ),
+    password: env(
+      'STAMPEDE_ADMIN_PASSWORD',
+      Type.Optional(
+        Type.String({ minLength: 8, description: 'password of the first admin, at least 8 characters' }),
+      ),
+    ),
+  }),
   jwtTtlSeconds: env(
     'JWT_TTL_SECONDS',
     Type.Integer({ minimum: 60, default: 3600, description: 'access token lifetime, s' }),
@@ -169,7 +196,8 @@ export const ConfigSchema = Type.Object({
       'CAMPAIGN_CACHE_ENABLED',
       Type.Boolean({
         default: true,
-        description: 'two-level campaign cache (in-process, then Redis); used only when Redis is configured',
+        description:
+          'campaign cache: in-process, then Redis when configured (without Redis, kept fresh by LISTEN/NOTIFY); claims it can refuse never reach the database',
       }),
     ),
     l1TtlMs: env(
@@ -381,7 +409,9 @@ export function loadConfig(
     const setting = SETTINGS.find(({ path }) => `/${path.join('/')}` === firstError.instancePath);
     const variable = setting?.name ?? 'environment';
     const given = environment[variable];
-    const shown = given ? ` (got ${JSON.stringify(variable.includes('SECRET') ? '<redacted>' : given)})` : '';
+    const shown = given
+      ? ` (got ${JSON.stringify(/SECRET|PASSWORD/.test(variable) ? '<redacted>' : given)})`
+      : '';
     const message = setting?.schema.anyOf
       ? `must be one of ${setting.schema.anyOf.map((s) => s.const).join(', ')}`
       : firstError.message;
@@ -411,6 +441,13 @@ function objectAt(root: Record<string, unknown>, path: string[]): Record<string,
 function checkCombinations(config: Config, options: { requireJwtSecret?: boolean }): void {
   if (config.databaseUrl && !config.jwtSecret && options.requireJwtSecret !== false) {
     throw new ConfigError('JWT_SECRET', 'is required when DATABASE_URL is set (at least 32 characters)');
+  }
+  const { email, password } = config.firstAdmin;
+  if ((email === undefined) !== (password === undefined)) {
+    throw new ConfigError(
+      email === undefined ? 'STAMPEDE_ADMIN_EMAIL' : 'STAMPEDE_ADMIN_PASSWORD',
+      'set both STAMPEDE_ADMIN_EMAIL and STAMPEDE_ADMIN_PASSWORD, or neither',
+    );
   }
   if (config.redis.url && config.redis.clusterNodes) {
     throw new ConfigError('REDIS_CLUSTER_NODES', 'set either REDIS_URL or REDIS_CLUSTER_NODES, not both');

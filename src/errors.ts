@@ -12,6 +12,10 @@ export const ERROR_CODES = {
   forbidden: 'Not allowed for this principal',
   'not-found': 'Not found',
   'email-taken': 'The email address is already registered',
+  'account-disabled': 'The account is disabled',
+  'last-admin': 'The last active admin cannot be removed, disabled or demoted',
+  'setup-done': 'The first admin already exists',
+  'invalid-setup-token': 'The setup token is wrong',
   'sold-out': 'The campaign has no stock left',
   'already-claimed': 'The user has reached the per-user limit of this campaign',
   'campaign-not-active': 'The campaign is not accepting this operation now',
@@ -62,4 +66,53 @@ export class DomainError extends Error {
 /** Shorthand for a `validation-failed` error on one field. */
 export function invalidField(field: string, message: string): DomainError {
   return new DomainError('validation-failed', `${field} ${message}`, { errors: [{ field, message }] });
+}
+
+/**
+ * A resource named by a setting cannot be used: the database or Redis does not answer, the port
+ * is taken, the host is not an address of this machine. `setting` is the environment variable to
+ * fix; the message is one line meant for the operator (the CLI prints it as is, with no stack).
+ */
+export class SettingError extends Error {
+  constructor(
+    readonly setting: string,
+    message: string,
+    options: { cause?: unknown } = {},
+  ) {
+    super(message, options);
+    this.name = 'SettingError';
+  }
+}
+
+/** Node's and PostgreSQL's codes for "could not connect", as words for an operator. */
+const CONNECTION_FAILURES: Record<string, string> = {
+  ECONNREFUSED: 'connection refused',
+  ENOTFOUND: 'host not found',
+  EAI_AGAIN: 'host not found (DNS lookup failed)',
+  ETIMEDOUT: 'timed out',
+  EHOSTUNREACH: 'host unreachable',
+  ENETUNREACH: 'network unreachable',
+  ECONNRESET: 'connection reset',
+  EACCES: 'permission denied',
+  '28P01': 'password authentication failed',
+  '28000': 'not authorized',
+  '3D000': 'database does not exist',
+};
+
+/**
+ * Why a connection failed, in a few words ("connection refused"), or undefined when `error` is
+ * not a connection failure. Looks through `cause` and AggregateError (Node tries IPv6 and IPv4).
+ */
+export function connectionFailure(error: unknown): string | undefined {
+  let current: unknown = error;
+  for (let depth = 0; depth < 5 && current && typeof current === 'object'; depth++) {
+    const fields = current as { code?: unknown; message?: unknown; errors?: unknown[]; cause?: unknown };
+    if (typeof fields.code === 'string' && fields.code in CONNECTION_FAILURES) {
+      return CONNECTION_FAILURES[fields.code];
+    }
+    if (typeof fields.message === 'string' && /timeout exceeded when trying to connect/i.test(fields.message))
+      return 'timed out';
+    current = Array.isArray(fields.errors) && fields.errors.length > 0 ? fields.errors[0] : fields.cause;
+  }
+  return undefined;
 }

@@ -13,7 +13,9 @@ import fastifySwaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { archiveRoutes } from '../archive/routes.js';
 import { authRoutes } from '../auth/routes.js';
+import { userRoutes } from '../auth/users-routes.js';
 import { CampaignCache } from '../campaigns/cache.js';
+import { databaseCampaignCacheStore } from '../campaigns/database-cache-store.js';
 import { redisCampaignCacheStore } from '../campaigns/redis-cache-store.js';
 import { activeCampaignStock, findCampaign } from '../campaigns/repository.js';
 import { campaignRestoreRoute, campaignRoutes } from '../campaigns/routes.js';
@@ -44,6 +46,7 @@ import { enableProcessMetrics, setRemainingStockSource, setStreamStatsSource } f
 import { redemptionRoutes } from '../redemptions/routes.js';
 import { openRedis, type RedisConnection, redisConfigured } from '../redis/connection.js';
 import { consoleRoutes } from './console.js';
+import { finishOpenApiDocument } from './openapi.js';
 import type { Services } from './services.js';
 import { createStrategy } from './strategy.js';
 
@@ -101,11 +104,19 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
         version: '0.1.0',
         description:
           'Coupon service for first-come-first-served events. Errors are RFC 9457 application/problem+json.',
+        license: { name: 'MIT', url: 'https://opensource.org/license/mit' },
       },
+      servers: [{ url: '/', description: 'the server that serves this document' }],
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },
     },
     // Name shared components after their $id (Problem, Campaign, ...) instead of def-0, def-1.
     refResolver: { buildLocalReference: (json, _base, _fragment, i) => String(json.$id ?? `def-${i}`) },
+    // operationIds, descriptions, problem responses per status and public security: src/app/openapi.ts
+    transformObject: (documentObject) =>
+      finishOpenApiDocument(
+        (documentObject as { openapiObject: { paths?: Record<string, Record<string, unknown>> } })
+          .openapiObject,
+      ) as never,
   });
   await app.register(fastifySwaggerUi, { routePrefix: '/docs' });
 
@@ -162,7 +173,10 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(claimOutcomeCounting, { counters: outcomeCounters });
   await app.register(healthRoutes, { readinessChecks });
   await app.register(authRoutes, { db, ttlSeconds: config.jwtTtlSeconds });
-  await app.register(campaignRoutes, { campaigns, campaignCache });
+  await app.register(userRoutes, { db, jwtSecret: config.jwtSecret });
+  // Reads come from the cache only with Redis (seed 003's two levels); without it they stay exact
+  // (the cache still refuses claims).
+  await app.register(campaignRoutes, { campaigns, campaignCache: redis ? campaignCache : undefined });
   await app.register(campaignRestoreRoute, { campaigns, archiveAfterSeconds: config.archiveAfterSeconds });
   await app.register(claimRoutes, { db, issuance, claimRateLimit: config.claimRateLimit });
   await app.register(couponRoutes, { db });
@@ -186,10 +200,14 @@ async function openCampaignCache(
   campaigns: CampaignService,
   redis: RedisConnection | undefined,
 ): Promise<CampaignCache | undefined> {
-  if (!redis || !config.campaignCache.enabled) return undefined;
+  if (!config.campaignCache.enabled) return undefined;
+  // Without Redis: no shared level 2, announcements by LISTEN/NOTIFY (or locally when embedded).
+  const store = redis
+    ? redisCampaignCacheStore(redis)
+    : databaseCampaignCacheStore(database, (err) => app.log.warn({ err }, 'campaign cache: LISTEN failed'));
   const cache = new CampaignCache({
     load: (id) => findCampaign(database.db, id),
-    store: redisCampaignCacheStore(redis),
+    store,
     l1TtlMs: config.campaignCache.l1TtlMs,
     l2TtlSeconds: config.campaignCache.l2TtlSeconds,
     l1MaxEntries: config.campaignCache.l1MaxEntries,

@@ -3,7 +3,7 @@
  * port, on a fresh in-memory PGlite or on the PostgreSQL of DATABASE_URL (where it only adds a
  * campaign).
  *
- * The in-process server signs its own admin token with a random secret generated for the run, so
+ * It does not shed load (see below). The in-process server signs its own admin token with a random secret generated for the run, so
  * the token is worthless anywhere else and no JWT_SECRET is needed.
  */
 import { randomBytes } from 'node:crypto';
@@ -13,6 +13,7 @@ import { runMigrations } from '../db/migrate.js';
 import { waitForDrain } from '../gate/drain.js';
 import { startInProcessWorker } from '../gate/in-process.js';
 import type { IssuanceStrategy } from '../issuance/strategies/types.js';
+import { readDatabaseTruth } from '../simulate/invariants.js';
 import type { SimulationTarget } from '../simulate/target.js';
 import { buildApp } from './build-app.js';
 import { startServer } from './server.js';
@@ -58,6 +59,10 @@ export async function startInProcessTarget(options: InProcessOptions): Promise<S
       databaseUrl: options.databaseUrl,
       issuanceStrategy: options.strategy,
       jwtSecret: randomBytes(48).toString('base64url'),
+      // No load shedding: on a shared machine it would refuse claims because of CPU the
+      // neighbours took, and the run would measure them instead of the strategy. Shedding is
+      // tested against a real server (`--url`) and in test/observability/load-shedding.test.ts.
+      loadShedding: { ...options.config.loadShedding, maxEventLoopDelayMs: 0 },
     };
     plugin = options.issuance ? await options.issuance(database, config) : undefined;
     const app = await buildApp({ config, database, ...(plugin ? { issuance: plugin.strategy } : {}) });
@@ -81,7 +86,7 @@ export async function startInProcessTarget(options: InProcessOptions): Promise<S
       token: app.tokens.sign({ sub: SIMULATOR_SUBJECT, role: 'admin' }),
       engine: database.engine,
       strategy: options.strategy,
-      db: database.db,
+      readTruth: (campaignId, acknowledgedIds) => readDatabaseTruth(database.db, campaignId, acknowledgedIds),
       waitForSettled: settle,
       close: async () => {
         try {

@@ -8,6 +8,7 @@ import type { Db } from '../db/client.js';
 import { DomainError } from '../errors.js';
 import { RedisGateStrategy } from '../gate/strategy.js';
 import { DbAtomicStrategy } from '../issuance/strategies/db-atomic.js';
+import { DbBatchStrategy } from '../issuance/strategies/db-batch.js';
 import { DbLockStrategy } from '../issuance/strategies/db-lock.js';
 import { RedisLockStrategy } from '../issuance/strategies/redis-lock.js';
 import type { IssuanceStrategy } from '../issuance/strategies/types.js';
@@ -21,7 +22,8 @@ import type { RedisConnection } from '../redis/connection.js';
  */
 export function createStrategy(config: Config, db: Db, redis: RedisConnection | undefined): IssuanceStrategy {
   const name = config.issuanceStrategy;
-  if (name === 'db-atomic' || name === 'db-lock') return createDbStrategy(name, db);
+  if (name === 'db-atomic' || name === 'db-lock' || name === 'db-batch')
+    return createDbStrategy(name, db, { maxBatch: config.claimBatchMax });
   if (!redis)
     throw new ConfigError('REDIS_URL', `is required by ISSUANCE_STRATEGY=${name} (or REDIS_CLUSTER_NODES)`);
   const breaker = new RedisBreaker({
@@ -39,8 +41,15 @@ export function createStrategy(config: Config, db: Db, redis: RedisConnection | 
   return new RedisGateStrategy(db, redis, breaker, { loadWaitMs: config.redis.lockWaitMs });
 }
 
-export function createDbStrategy(name: StrategyName, db: Db): IssuanceStrategy {
+/** A database strategy; `options.maxBatch` is db-batch's CLAIM_BATCH_MAX. */
+export function createDbStrategy(
+  name: StrategyName,
+  db: Db,
+  options: { maxBatch: number },
+): IssuanceStrategy {
   switch (name) {
+    case 'db-batch':
+      return new DbBatchStrategy(db, options);
     case 'db-atomic':
       return new DbAtomicStrategy(db);
     case 'db-lock':

@@ -1,4 +1,7 @@
-/** `POST /v1/auth/signup` (always role `user`) and `POST /v1/auth/login` → a bearer access token. */
+/**
+ * `POST /v1/auth/signup` (always role `user`) and `POST /v1/auth/login` → a bearer access token
+ * (403 `account-disabled` for an account an admin disabled, after the password matched).
+ */
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
@@ -67,6 +70,7 @@ export async function authRoutes(app: FastifyInstance, { db, ttlSeconds }: AuthR
       if (!(await verifyPassword(user?.passwordHash, request.body.password)) || !user) {
         throw new DomainError('invalid-credentials');
       }
+      if (user.disabledAt) throw new DomainError('account-disabled');
       const accessToken = app.tokens.sign({ sub: user.id, role: user.role });
       return {
         accessToken,

@@ -16,7 +16,7 @@ export function registerArchive(program: Command): void {
     .option('--dry-run', 'count what would be archived, change nothing')
     .action(async (flags: { dryRun?: boolean }) => {
       const config = loadConfig();
-      const runtime = await openRuntime(config);
+      const runtime = await openRuntime(config, { command: 'archive' });
       let bar: Progress | undefined;
       try {
         const report = await runArchive(runtime.database.db, {

@@ -1,29 +1,24 @@
 /**
  * `stampede codes generate --campaign ID --count N [--length L] [--charset C] [--prefix P]`:
  * generates codes directly against the database (same use case as `POST /v1/campaigns/{id}/codes`),
- * with a progress bar on a terminal. Exits 1 with the problem on bad input.
+ * with a progress bar on a terminal. Exits 1 with the problem on bad input (src/cli/errors.ts).
  */
 import type { Command } from 'commander';
 import { openRuntime } from '../app/runtime.js';
 import { codeOptions } from '../codes/generator.js';
-import { checkGenerateRequest, generateCampaignCodes } from '../codes/service.js';
+import { checkGenerateRequest, generateCampaignCodes, MAX_CODES_PER_REQUEST } from '../codes/service.js';
 import { loadConfig } from '../config.js';
-import { DomainError } from '../errors.js';
+import { integer, uuid } from './options.js';
 import { progressBar } from './progress.js';
-
-const integer = (value: string) => {
-  if (!/^\d+$/.test(value)) throw new Error(`not a non-negative integer: ${value}`);
-  return Number.parseInt(value, 10);
-};
 
 export function registerCodes(program: Command): void {
   const codes = program.command('codes').description('coupon codes');
   codes
     .command('generate')
     .description('generate unique codes for a campaign')
-    .requiredOption('--campaign <id>', 'campaign id')
-    .requiredOption('--count <n>', 'number of codes', integer)
-    .option('--length <n>', 'random characters per code (default 16)', integer)
+    .requiredOption('--campaign <id>', 'campaign id', uuid)
+    .requiredOption('--count <n>', 'number of codes', integer(1, MAX_CODES_PER_REQUEST))
+    .option('--length <n>', 'random characters per code (default 16)', integer(1, 64))
     .option('--charset <chars>', 'characters to draw from (default digits and letters)')
     .option('--prefix <text>', 'prefix of every code')
     .action(
@@ -34,7 +29,7 @@ export function registerCodes(program: Command): void {
         charset?: string;
         prefix?: string;
       }) => {
-        const runtime = await openRuntime(loadConfig());
+        const runtime = await openRuntime(loadConfig(), { command: 'codes generate' });
         try {
           const request = { campaignId: flags.campaign, count: flags.count, options: codeOptions(flags) };
           await checkGenerateRequest(runtime.database.db, request);
@@ -52,10 +47,6 @@ export function registerCodes(program: Command): void {
           } finally {
             bar.stop();
           }
-        } catch (error) {
-          if (!(error instanceof DomainError)) throw error;
-          console.error(`${error.code}: ${error.message}`);
-          process.exitCode = 1;
         } finally {
           await runtime.close();
         }

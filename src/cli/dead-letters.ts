@@ -7,7 +7,8 @@ import { openRuntime } from '../app/runtime.js';
 import { loadConfig } from '../config.js';
 import { listDeadLetters, retryDeadLetters } from '../gate/dead-letters.js';
 import { GateLoader } from '../gate/loader.js';
-import { openRedis } from '../redis/connection.js';
+import { connectRedis } from '../redis/connection.js';
+import { integer, uuid } from './options.js';
 
 export function registerDeadLetters(program: Command): void {
   const command = program
@@ -16,10 +17,10 @@ export function registerDeadLetters(program: Command): void {
   command
     .command('list')
     .description('print dead letters, oldest first')
-    .option('--campaign <id>', 'only this campaign')
-    .option('--limit <n>', 'at most this many', (v) => Number.parseInt(v, 10), 100)
+    .option('--campaign <id>', 'only this campaign', uuid)
+    .option('--limit <n>', 'at most this many', integer(1, 100_000), 100)
     .action(async (options: { campaign?: string; limit: number }) => {
-      const runtime = await openRuntime(loadConfig());
+      const runtime = await openRuntime(loadConfig(), { command: 'dead-letters list' });
       try {
         const letters = await listDeadLetters(runtime.database.db, {
           campaignId: options.campaign,
@@ -44,16 +45,16 @@ export function registerDeadLetters(program: Command): void {
   command
     .command('retry')
     .description('put dead letters back into their campaign stream (then delete them)')
-    .option('--campaign <id>', 'every dead letter of this campaign')
-    .option('--id <id>', 'one dead letter')
+    .option('--campaign <id>', 'every dead letter of this campaign', uuid)
+    .option('--id <id>', 'one dead letter', uuid)
     .option('--all', 'every dead letter')
     .action(async (options: { campaign?: string; id?: string; all?: boolean }) => {
       if (!options.campaign && !options.id && !options.all)
         program.error('error: give --campaign, --id or --all');
       const config = loadConfig();
-      const runtime = await openRuntime(config);
+      const runtime = await openRuntime(config, { command: 'dead-letters retry' });
       try {
-        const redis = openRedis(config.redis, 'cli');
+        const redis = await connectRedis(config.redis, 'cli');
         try {
           const db = runtime.database.db;
           let letters = await listDeadLetters(db, { campaignId: options.campaign, limit: 1_000_000 });

@@ -8,9 +8,11 @@ export function registerMigrate(program: Command): void {
     .command('migrate')
     .description('apply database migrations (also done at serve start)')
     .action(async () => {
-      const runtime = await openRuntime(loadConfig());
+      const runtime = await openRuntime(loadConfig(), { command: 'migrate' });
       try {
-        console.log(`migrations applied (${runtime.database.engine})`);
+        const { engine } = runtime.database;
+        const byServer = engine === 'pglite' && !runtime.dataDirLock;
+        console.log(`migrations applied (${engine}${byServer ? ', by the server holding DATA_DIR' : ''})`);
       } finally {
         await runtime.close();
       }

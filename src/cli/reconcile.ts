@@ -4,20 +4,31 @@
  */
 import type { Command } from 'commander';
 import { openRuntime } from '../app/runtime.js';
+import { campaignRowExists } from '../campaigns/repository.js';
 import { loadConfig } from '../config.js';
+import { DomainError } from '../errors.js';
 import { reconcile } from '../gate/reconcile.js';
-import { openRedis } from '../redis/connection.js';
+import { connectRedis } from '../redis/connection.js';
+import { uuids } from './options.js';
 
 export function registerReconcile(program: Command): void {
   program
     .command('reconcile')
     .description('check gate issued = persisted + pending + dead letters for each redis-gate campaign')
-    .option('--campaign <id...>', 'only these campaigns (default: every campaign of the stream registry)')
+    .option(
+      '--campaign <id...>',
+      'only these campaigns (default: every campaign of the stream registry)',
+      uuids,
+    )
     .action(async (options: { campaign?: string[] }) => {
       const config = loadConfig();
-      const runtime = await openRuntime(config);
+      const runtime = await openRuntime(config, { command: 'reconcile' });
       try {
-        const redis = openRedis(config.redis, 'cli');
+        for (const id of options.campaign ?? []) {
+          if (!(await campaignRowExists(runtime.database.db, id)))
+            throw new DomainError('not-found', `campaign ${id} not found`);
+        }
+        const redis = await connectRedis(config.redis, 'cli');
         try {
           const rows = await reconcile(runtime.database.db, redis, { campaignIds: options.campaign });
           if (rows.length === 0) console.log('no redis-gate campaigns');

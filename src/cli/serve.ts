@@ -13,11 +13,13 @@ import { availableParallelism } from 'node:os';
 import { type Command, InvalidArgumentError } from 'commander';
 import { pino } from 'pino';
 import { buildApp } from '../app/build-app.js';
-import { openRuntime } from '../app/runtime.js';
-import { onShutdownSignal, startServer } from '../app/server.js';
+import { checkRelaySocket, openRuntime } from '../app/runtime.js';
+import { checkListen, onShutdownSignal, startServer } from '../app/server.js';
 import { ArchiveScheduler } from '../archive/scheduler.js';
+import { prepareFirstAdmin } from '../auth/setup.js';
 import { resumeCodeJobs } from '../codes/jobs.js';
 import { type Config, ConfigError, loadConfig } from '../config.js';
+import { type Relay, startRelay } from '../db/relay.js';
 import { startInProcessWorker } from '../gate/in-process.js';
 import { loggerOptions } from '../http/logging.js';
 import { purgeExpiredKeys } from '../idempotency/store.js';
@@ -40,6 +42,7 @@ export function registerServe(program: Command): void {
       const config = loadConfig();
       const workers = workerCount(options.workers, config);
       if (workers > 1 && cluster.isPrimary) {
+        await checkListen(config.host, config.port);
         runPrimary(workers, config);
         return;
       }
@@ -100,17 +103,14 @@ function runPrimary(workers: number, config: Config): void {
     });
   };
   const stopAll = (exitCode: number) => {
+    if (stopping) return;
     stopping = true;
-    const alive = Object.values(cluster.workers ?? {}).filter((worker) => worker && !worker.isDead());
-    if (alive.length === 0) process.exit(exitCode);
-    let remaining = alive.length;
-    for (const worker of alive) {
-      worker?.once('exit', () => {
-        remaining -= 1;
-        if (remaining === 0) process.exit(exitCode);
-      });
-      worker?.process.kill('SIGTERM');
-    }
+    const workers = () => Object.values(cluster.workers ?? {}).filter((worker) => worker !== undefined);
+    for (const worker of workers()) if (!worker.isDead()) worker.process.kill('SIGTERM');
+    // Polled rather than awaited per worker: a worker may have exited before we listen for it.
+    setInterval(() => {
+      if (workers().every((worker) => worker.isDead())) process.exit(exitCode);
+    }, 100);
   };
   for (let i = 0; i < workers; i++) fork();
   log.info({ workers, pid: process.pid }, 'stampede cluster primary started');
@@ -121,8 +121,17 @@ function runPrimary(workers: number, config: Config): void {
 }
 
 async function serveOneProcess(config: Config): Promise<void> {
-  const runtime = await openRuntime(config);
+  if (cluster.isPrimary) await checkListen(config.host, config.port);
+  if (!config.databaseUrl) checkRelaySocket(config.dataDir);
+  const runtime = await openRuntime(config, { command: 'serve' });
+  let relay: Relay | undefined;
   try {
+    // Embedded: other commands (users add, codes generate, ...) reach this database through it.
+    const { pglite } = runtime.database;
+    if (runtime.dataDirLock && pglite) {
+      relay = await startRelay(pglite, runtime.dataDirLock.dir);
+      runtime.dataDirLock.advertise(relay.socket);
+    }
     const app = await buildApp({
       config: runtime.config,
       database: runtime.database,
@@ -164,6 +173,18 @@ async function serveOneProcess(config: Config): Promise<void> {
       },
       'stampede is serving',
     );
+    // Every cluster worker checks (any may be first), only the first one announces.
+    const firstRun = await prepareFirstAdmin(db, runtime.config);
+    const announces = !cluster.isWorker || cluster.worker?.id === 1;
+    if (firstRun.state === 'created') {
+      app.log.info({ admin: firstRun.admin.email }, 'created the first admin from STAMPEDE_ADMIN_EMAIL');
+    } else if (firstRun.state === 'needed' && announces) {
+      const link = `${server.url}/console/setup?token=${firstRun.token}`;
+      app.log.warn(
+        { setupUrl: link, setupToken: firstRun.token },
+        `no admin yet: open ${link} or POST /v1/setup {"token":"${firstRun.token}","email":…,"password":…}`,
+      );
+    }
     const purge = setInterval(() => {
       purgeExpiredKeys(db).catch((err) => app.log.warn({ err }, 'idempotency key purge failed'));
     }, PURGE_INTERVAL_MS).unref();
@@ -174,11 +195,13 @@ async function serveOneProcess(config: Config): Promise<void> {
       clearInterval(resumeTimer);
       await server.close();
       await worker?.stop();
+      await relay?.close();
       await runtime.close();
       // A cluster worker's IPC channel to the primary would keep it alive forever.
       if (cluster.isWorker) process.exit(0);
     });
   } catch (error) {
+    await relay?.close();
     await runtime.close();
     throw error;
   }

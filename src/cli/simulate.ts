@@ -6,22 +6,16 @@
  * Without `--url` Stampede runs in this process on 127.0.0.1 (ephemeral port) with a fresh
  * in-memory PGlite, or on DATABASE_URL's PostgreSQL where it only adds a campaign.
  */
-import { type Command, InvalidArgumentError, Option } from 'commander';
-import { startInProcessTarget } from '../app/simulation-target.js';
+import { writeFileSync } from 'node:fs';
+import { type Command, Option } from 'commander';
+import { startThreadedTarget } from '../app/simulation-thread.js';
 import { loadConfig, STRATEGIES, type StrategyName } from '../config.js';
 import { redisConfigured } from '../redis/connection.js';
 import { formatReport, type SimulationReport } from '../simulate/report.js';
 import { randomSeed, SIMULATE_DEFAULTS, simulate } from '../simulate/simulate.js';
 import { remoteTarget, type SimulationTarget } from '../simulate/target.js';
+import { integer } from './options.js';
 import { type Progress, progressBar } from './progress.js';
-
-const integer = (min: number, max: number) => (value: string) => {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < min || n > max) {
-    throw new InvalidArgumentError(`must be an integer from ${min} to ${max}`);
-  }
-  return n;
-};
 
 interface SimulateCliOptions {
   users: number;
@@ -35,6 +29,7 @@ interface SimulateCliOptions {
   token?: string;
   seed?: number;
   json?: boolean;
+  output?: string;
 }
 
 export function registerSimulate(program: Command): void {
@@ -79,6 +74,7 @@ export function registerSimulate(program: Command): void {
     .option('--token <jwt>', 'admin bearer token for --url (creates the campaign, acts for the users)')
     .option('--seed <n>', 'seed of the schedule, to replay a run', integer(0, 2 ** 31 - 1))
     .option('--json', 'print the report as JSON')
+    .option('--output <file>', 'also write the report as JSON to this file')
     .action(async (options: SimulateCliOptions, command: Command) => {
       if (options.url && !options.token) command.error('error: --url needs --token (an admin bearer token)');
       if (options.token && !options.url) command.error('error: --token is only used with --url');
@@ -92,7 +88,7 @@ export function registerSimulate(program: Command): void {
 
       const target: SimulationTarget = options.url
         ? remoteTarget(options.url, options.token!)
-        : await startInProcessTarget({ config, strategy, databaseUrl: config.databaseUrl });
+        : await startThreadedTarget({ config, strategy, databaseUrl: config.databaseUrl });
       const progress = phaseProgress();
       let report: SimulationReport;
       try {
@@ -110,7 +106,9 @@ export function registerSimulate(program: Command): void {
         progress.stop();
         await target.close();
       }
-      console.log(options.json ? JSON.stringify(report, null, 2) : formatReport(report));
+      const json = JSON.stringify(report, null, 2);
+      if (options.output) writeFileSync(options.output, `${json}\n`);
+      console.log(options.json ? json : formatReport(report));
       process.exitCode = report.ok ? 0 : 1;
     });
 }

@@ -18,7 +18,7 @@ export function registerUsers(program: Command): void {
     .action(async (options: { email: string; password: string; role: Role }) => {
       if (options.password.length < 8) program.error('error: --password must have at least 8 characters');
       if (!/^[^@\s]+@[^@\s]+$/.test(options.email)) program.error('error: --email is not an email address');
-      const runtime = await openRuntime(loadConfig());
+      const runtime = await openRuntime(loadConfig(), { command: 'users add' });
       try {
         const passwordHash = await hashPassword(options.password);
         const { user, created } = await upsertUser(runtime.database.db, {

@@ -9,16 +9,17 @@ import { onShutdownSignal } from '../app/server.js';
 import { loadConfig } from '../config.js';
 import { StreamWorker } from '../gate/worker.js';
 import { openRedis } from '../redis/connection.js';
+import { integer } from './options.js';
 
 export function registerWorker(program: Command): void {
   program
     .command('worker')
     .description('persist claims admitted by the redis-gate from the Redis streams into the database')
-    .option('--concurrency <n>', 'parallel batches in this process', (v) => Number.parseInt(v, 10), 2)
+    .option('--concurrency <n>', 'parallel batches in this process', integer(1, 64), 2)
     .action(async (options: { concurrency: number }) => {
       const config = loadConfig();
       const logger = pino({ level: config.logLevel });
-      const runtime = await openRuntime(config);
+      const runtime = await openRuntime(config, { command: 'worker' });
       let redis: ReturnType<typeof openRedis>;
       try {
         redis = openRedis(config.redis, 'worker');

@@ -24,6 +24,8 @@ export interface Database {
   engine: Engine;
   /** The node-postgres pool (PostgreSQL only), for work that needs one dedicated connection. */
   pool: pg.Pool | undefined;
+  /** The PGlite instance when this process runs the embedded database itself. */
+  pglite?: PGlite | undefined;
   /** Throws when the database does not answer `SELECT 1`. */
   ping(): Promise<void>;
   close(): Promise<void>;
@@ -40,6 +42,9 @@ export interface DatabaseOptions {
   statementTimeoutMs?: number;
 }
 
+/** Longest wait for a new PostgreSQL connection, ms. */
+const CONNECT_TIMEOUT_MS = 10_000;
+
 /** Opens a database; the caller owns it and must `close()` it. */
 export async function openDatabase(options: DatabaseOptions): Promise<Database> {
   if (options.url) {
@@ -47,6 +52,8 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
       connectionString: options.url,
       max: options.poolSize ?? 20,
       statement_timeout: options.statementTimeoutMs ?? 5000,
+      // Without it a connection to an address that drops packets waits for the OS (minutes).
+      connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
       application_name: 'stampede',
     });
     // An idle client that errors (server restart) must not crash the process: the pool drops it.
@@ -69,10 +76,31 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
     db,
     engine: 'pglite',
     pool: undefined,
+    pglite: client,
     ping: async () => {
       await client.query('SELECT 1');
     },
     close: () => client.close(),
+  };
+}
+
+/**
+ * Opens the embedded database of `dataDir` through the relay socket of the server that holds it
+ * (src/db/relay.ts): node-postgres on the Unix socket `<dataDir>/.s.PGSQL.5432`, a few
+ * connections, no statement timeout (the relay's start-up ignores session parameters).
+ */
+export async function openRelayDatabase(dataDir: string): Promise<Database> {
+  const pool = new pg.Pool({ host: dataDir, port: 5432, user: 'postgres', database: 'postgres', max: 4 });
+  pool.on('error', () => {});
+  const db = drizzleNodePg({ client: pool, schema }) as unknown as Db;
+  return {
+    db,
+    engine: 'pglite',
+    pool: undefined,
+    ping: async () => {
+      await pool.query('SELECT 1');
+    },
+    close: () => pool.end(),
   };
 }
 

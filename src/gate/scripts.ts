@@ -19,6 +19,7 @@ const folder = new URL('./scripts/', import.meta.url);
 /** The scripts of the pipeline, by name. */
 export const GATE_SCRIPTS = {
   admitClaim: luaScript(folder, 'admitClaim', 4),
+  admitClaims: luaScript(folder, 'admitClaims', 4),
   loadGate: luaScript(folder, 'loadGate', 5),
   syncGate: luaScript(folder, 'syncGate', 1),
   ackClaims: luaScript(folder, 'ackClaims', 2),
@@ -85,6 +86,37 @@ export function admitClaimArgs(
     claim.campaignId,
     ...STREAM_ENTRY_FIELD_NAMES,
   ];
+}
+
+/** KEYS and ARGV of admitClaims.lua for claims of one campaign, in arrival order. */
+export function admitClaimsArgs(
+  keys: CampaignKeys,
+  campaignId: string,
+  claims: readonly { userId: string; claimId: string }[],
+): string[] {
+  const args = [keys.gate, keys.users, keys.stream, keys.claims, campaignId, ...STREAM_ENTRY_FIELD_NAMES];
+  for (const claim of claims) args.push(claim.userId, claim.claimId);
+  return args;
+}
+
+/**
+ * Splits an admitClaims reply: undefined for "not loaded" (retry the batch after loading), else
+ * one admitClaim-shaped reply per claim, for {@link gateOutcome}.
+ * @throws DomainError `not-found` when the campaign is gone (every claim of the batch).
+ */
+export function gateBatchReplies(
+  reply: readonly unknown[],
+  campaignId: string,
+): (readonly (number | string)[])[] | undefined {
+  switch (Number(reply[0])) {
+    case GateCode.NotLoaded:
+      return undefined;
+    case GateCode.Gone:
+      throw new DomainError('not-found', `campaign ${campaignId} does not exist`);
+    case GateCode.Admitted:
+      return reply.slice(1) as (readonly (number | string)[])[];
+  }
+  throw new DomainError('internal', `unexpected gate batch reply ${JSON.stringify(reply).slice(0, 200)}`);
 }
 
 /** The gate's configuration fields of a campaign (undefined = unknown campaign). */

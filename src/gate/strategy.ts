@@ -1,7 +1,9 @@
 /**
- * `redis-gate`: one Lua script (src/gate/scripts/admitClaim.lua) admits or rejects a claim and,
- * when admitted, bumps the user's count and the campaign's issued counter and XADDs the claim to
- * the campaign's stream — one EVALSHA per claim, no dual write. The API answers 202 with the
+ * `redis-gate`: one Lua script admits or rejects claims and, for each admitted one, bumps the
+ * user's count and the campaign's issued counter and XADDs the claim to the campaign's stream —
+ * no dual write. The claims of one campaign that reach this process in one event-loop turn go in
+ * one call (src/gate/scripts/admitClaims.lua, at most 256): one round trip for all of them, each
+ * judged in arrival order exactly as one call per claim (admitClaim.lua) would judge it. The API answers 202 with the
  * place in line; workers (src/gate/worker.ts) persist the claim later.
  *
  * Finding a claim by id alone (`GET /v1/claims/{id}`): the gate script also records the pending
@@ -27,14 +29,45 @@ import type { RedisBreaker } from '../redis/breaker.js';
 import type { RedisConnection } from '../redis/connection.js';
 import { runScript } from '../redis/scripts.js';
 import { GateLoader, syncGate } from './loader.js';
-import { admitClaimArgs, GATE_SCRIPTS, gateOutcome, parsePendingRecord } from './scripts.js';
+import {
+  admitClaimsArgs,
+  GATE_SCRIPTS,
+  gateBatchReplies,
+  gateOutcome,
+  parsePendingRecord,
+} from './scripts.js';
 
-/** Gate script attempts per claim: the first may find the gate not loaded; then it is loaded. */
+/** Gate script attempts per batch: the first may find the gate not loaded; then it is loaded. */
 const MAX_ATTEMPTS = 3;
+/** Claims admitted by one script call at most (bounds the time Redis spends in one script). */
+const MAX_BATCH = 256;
+
+/** A claim waiting for its campaign's next script call. */
+interface Waiting {
+  request: ClaimRequest;
+  resolve(outcome: ClaimOutcome): void;
+  reject(error: unknown): void;
+}
+
+/** Settles one claim of a batch from its admitClaim-shaped reply. */
+function settle(waiting: Waiting, reply: readonly (number | string)[], campaignId: string): void {
+  try {
+    const result = gateOutcome(reply, campaignId);
+    if (result.kind === 'admitted') {
+      waiting.resolve({ status: 'pending', claimId: waiting.request.claimId, position: result.position });
+    } else {
+      waiting.reject(new DomainError('internal', 'the gate answered "not loaded" for one claim of a batch'));
+    }
+  } catch (error) {
+    waiting.reject(error);
+  }
+}
 
 export class RedisGateStrategy implements IssuanceStrategy {
   readonly name = 'redis-gate' as const;
   private readonly loader: GateLoader;
+  /** Claims per campaign waiting for the script call at the end of this event-loop turn. */
+  private readonly waiting = new Map<string, Waiting[]>();
 
   constructor(
     db: Db,
@@ -46,22 +79,55 @@ export class RedisGateStrategy implements IssuanceStrategy {
     this.loader = new GateLoader(db, redis, options.loadWaitMs);
   }
 
-  async claim(request: ClaimRequest): Promise<ClaimOutcome> {
-    const keys = this.redis.keys.campaign(request.campaignId);
-    const args = admitClaimArgs(keys, request);
-    for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
-      const reply = await this.breaker.run(() =>
-        runScript<(number | string)[]>(this.redis.client, GATE_SCRIPTS.admitClaim, args),
-      );
-      const result = gateOutcome(reply, request.campaignId);
-      if (result.kind === 'admitted') {
-        return { status: 'pending', claimId: request.claimId, position: result.position };
+  /**
+   * Queues the claim for its campaign's next script call: the claims of one campaign that arrive
+   * in one event-loop turn are admitted together by admitClaims.lua, one round trip for all, and
+   * each gets its own answer.
+   */
+  claim(request: ClaimRequest): Promise<ClaimOutcome> {
+    return new Promise((resolve, reject) => {
+      let queue = this.waiting.get(request.campaignId);
+      if (!queue) {
+        queue = [];
+        this.waiting.set(request.campaignId, queue);
+        setImmediate(() => this.flush(request.campaignId));
       }
-      await this.breaker.run(() => this.loader.ensureLoaded(request.campaignId));
-    }
-    throw new DomainError('service-unavailable', 'the campaign gate could not be loaded', {
-      retryAfterSeconds: 1,
+      queue.push({ request, resolve, reject });
     });
+  }
+
+  private flush(campaignId: string): void {
+    const queue = this.waiting.get(campaignId) ?? [];
+    this.waiting.delete(campaignId);
+    for (let i = 0; i < queue.length; i += MAX_BATCH)
+      void this.admit(campaignId, queue.slice(i, i + MAX_BATCH));
+  }
+
+  /** One script call for `batch` (after loading the gate when it is not loaded); settles each claim. */
+  private async admit(campaignId: string, batch: Waiting[]): Promise<void> {
+    try {
+      const args = admitClaimsArgs(
+        this.redis.keys.campaign(campaignId),
+        campaignId,
+        batch.map((waiting) => waiting.request),
+      );
+      for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
+        const reply = await this.breaker.run(() =>
+          runScript<unknown[]>(this.redis.client, GATE_SCRIPTS.admitClaims, args),
+        );
+        const replies = gateBatchReplies(reply, campaignId);
+        if (replies) {
+          for (const [i, waiting] of batch.entries()) settle(waiting, replies[i] ?? [], campaignId);
+          return;
+        }
+        await this.breaker.run(() => this.loader.ensureLoaded(campaignId));
+      }
+      throw new DomainError('service-unavailable', 'the campaign gate could not be loaded', {
+        retryAfterSeconds: 1,
+      });
+    } catch (error) {
+      for (const waiting of batch) waiting.reject(error);
+    }
   }
 
   /** Applies a committed campaign write to the gate (CampaignService.onChange). */

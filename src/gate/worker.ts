@@ -17,6 +17,7 @@
  * - Shutdown: `stop()` lets every loop finish the batch in hand, then returns.
  */
 import { randomUUID } from 'node:crypto';
+import { ExponentialBackoff, type IBackoff } from 'cockatiel';
 import type { Logger } from 'pino';
 import type { WorkerConfig } from '../config.js';
 import type { Db } from '../db/client.js';
@@ -29,7 +30,11 @@ import { decodeStreamEntry, entryFields, STREAM_ENTRY_FIELDS } from './stream-en
 
 /** How often the stream registry is re-read, ms: a new campaign waits at most this long. */
 const DISCOVERY_INTERVAL_MS = 200;
-const ERROR_BACKOFF_MS = 500;
+/**
+ * Pauses after failed iterations (Redis or the database down): 0.5 s, then growing about
+ * twofold with decorrelated jitter up to 30 s (https://aws.amazon.com/blogs/architecture/exponential-backoff-and-jitter/).
+ */
+const ERROR_BACKOFF = new ExponentialBackoff({ initialDelay: 500, maxDelay: 30_000 });
 
 type RawEntry = [id: string, fields: string[] | null];
 
@@ -64,6 +69,8 @@ export class StreamWorker {
   private readonly reclaimCursor = new Map<string, string>();
   private readonly wake = new Set<() => void>();
   private turn = 0;
+  /** The back-off step all loops wait out after a failure; undefined while iterations succeed. */
+  private failure: { backoff: IBackoff<unknown>; until: number } | undefined;
 
   constructor(private readonly options: StreamWorkerOptions) {
     this.consumer = options.consumer ?? `worker-${randomUUID()}`;
@@ -96,12 +103,32 @@ export class StreamWorker {
         }
       } catch (error) {
         this.stats.errors++;
-        this.options.logger?.warn({ err: error }, 'worker iteration failed');
-        await this.pause(ERROR_BACKOFF_MS);
+        await this.backOff(error);
         continue;
+      }
+      if (this.failure) {
+        this.failure = undefined;
+        this.options.logger?.info('worker recovered');
       }
       if (worked === 0) await this.pause(this.options.config.pollMs);
     }
+  }
+
+  /**
+   * Waits out the current back-off step, starting the next one (and saying so, once per step,
+   * not once per loop) when the current one is over.
+   */
+  private backOff(error: unknown): Promise<void> {
+    const now = Date.now();
+    if (!this.failure || now >= this.failure.until) {
+      const backoff = this.failure ? this.failure.backoff.next(undefined) : ERROR_BACKOFF.next();
+      this.failure = { backoff, until: now + backoff.duration };
+      this.options.logger?.warn(
+        { err: error, retryInMs: Math.round(backoff.duration) },
+        'worker iteration failed; backing off',
+      );
+    }
+    return this.pause(this.failure.until - now);
   }
 
   private pause(ms: number): Promise<void> {

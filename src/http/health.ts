@@ -28,6 +28,8 @@ export async function healthRoutes(
       schema: {
         tags: ['ops'],
         summary: 'Liveness',
+        // An orchestrator's probe, not part of the API a client is generated from.
+        hide: true,
         response: { 200: Type.Object({ status: Type.Literal('ok') }) },
       },
     },
@@ -41,6 +43,7 @@ export async function healthRoutes(
       schema: {
         tags: ['ops'],
         summary: 'Readiness of every dependency',
+        hide: true,
         response: { 200: ReadySchema, ...ProblemResponses },
       },
     },

@@ -26,7 +26,7 @@ export interface ClaimStateRow {
   now: Date | string;
 }
 
-export function claimStateFromRow(row: ClaimStateRow): ClaimState & { now: Date } {
+export function claimStateFromRow(row: Omit<ClaimStateRow, 'held'>): ClaimState & { now: Date } {
   return {
     now: asDate(row.now),
     status: row.status,
@@ -174,4 +174,114 @@ export async function insertCouponUnderLock(
         RETURNING ${sql.raw(COUPON_COLUMNS)}`,
   );
   return rows[0]!;
+}
+
+/** One claim of a db-batch batch, in arrival order. */
+export interface BatchClaim {
+  claimId: string;
+  userId: string;
+}
+
+/** A claim's row from {@link issueBatch}: the user's coupons before the batch, the coupon if issued. */
+export interface BatchClaimRow {
+  claimId: string;
+  userId: string;
+  /** Coupons of this campaign the user held before the batch (statement snapshot). */
+  held: number;
+  coupon: CouponRow | undefined;
+}
+
+export type BatchIssueResult =
+  | { kind: 'decided'; state: Omit<ClaimStateRow, 'held'>; claims: BatchClaimRow[] }
+  | { kind: 'unknown-campaign' };
+
+type BatchRow = CouponRowWithState & { claim_id: string };
+
+/**
+ * db-batch: one statement that admits a whole batch of claims on one campaign, in arrival order,
+ * exactly as if they had been decided one after the other (DESIGN.md strategy 5).
+ *
+ * From the arrays (claim id, user id, position), on the statement's snapshot:
+ * - each claim's user slot is the user's coupons already held plus its rank among that user's
+ *   claims in the batch; a claim is eligible when the campaign is active, inside its window, and
+ *   the slot is within the per-user limit;
+ * - the eligible claims, by position, take the remaining stock (`total_quantity - issued_count`):
+ *   the last units go to the earliest claims;
+ * - the admitted coupons are inserted (coupon id = claim id, the slot in `user_slot`), then
+ *   `issued_count` is bumped once by their number — the hot campaign row is locked once per
+ *   batch, from that update to the commit.
+ * A skipped claim never shifts a later one of the same user into a free slot wrongly: a claim is
+ * skipped for the limit (then so is every later one of that user) or for the stock (then so is
+ * every later claim); so the admitted set is the one a sequential run would admit.
+ *
+ * Returns one row per claim, by position, with the campaign snapshot it was judged on.
+ * Races with concurrent commits of other processes fail the whole statement, with the errors
+ * {@link claimRace} names (the CHECK for the stock, the unique slot index for a user); the caller
+ * then decides the batch's claims one by one.
+ */
+export async function issueBatch(
+  db: Db,
+  campaignId: string,
+  claims: BatchClaim[],
+): Promise<BatchIssueResult> {
+  const rows = await queryRows<BatchRow>(
+    db,
+    sql`WITH input AS (
+          SELECT * FROM unnest(${sql.param(claims.map((c) => c.claimId))}::uuid[],
+                               ${sql.param(claims.map((c) => c.userId))}::text[],
+                               ${sql.param(claims.map((_, i) => i + 1))}::int[]) AS i(claim_id, user_id, position)
+        ), k AS (
+          SELECT c.id, c.status, c.starts_at, c.ends_at, c.total_quantity, c.issued_count, c.per_user_limit,
+                 ${EXPIRES_AT} AS expires_at,
+                 c.status = 'active' AND (c.starts_at IS NULL OR c.starts_at <= now())
+                   AND (c.ends_at IS NULL OR c.ends_at > now()) AS open
+          FROM campaigns c WHERE c.id = ${campaignId} AND c.deleted_at IS NULL
+        ), held AS (
+          -- One index probe per user (coupons_user_slot_unique), never a scan of the campaign's coupons.
+          SELECT u.user_id, (SELECT count(*)::int FROM coupons h
+                             WHERE h.user_id = u.user_id AND h.campaign_id = ${campaignId}) AS n
+          FROM (SELECT DISTINCT user_id FROM input) u
+        ), slotted AS (
+          SELECT i.claim_id, i.user_id, i.position, coalesce(h.n, 0) AS held,
+                 coalesce(h.n, 0) + row_number() OVER (PARTITION BY i.user_id ORDER BY i.position) AS slot
+          FROM input i LEFT JOIN held h ON h.user_id = i.user_id
+        ), eligible AS (
+          SELECT s.claim_id, s.user_id, s.position, s.slot,
+                 row_number() OVER (ORDER BY s.position) AS place
+          FROM slotted s, k WHERE k.open AND s.slot <= k.per_user_limit
+        ), issued AS (
+          INSERT INTO coupons (id, campaign_id, user_id, user_slot, status, expires_at)
+          SELECT e.claim_id, k.id, e.user_id, e.slot, 'issued', k.expires_at
+          FROM eligible e, k WHERE e.place <= k.total_quantity - k.issued_count
+          ORDER BY e.position
+          RETURNING ${sql.raw(COUPON_COLUMNS)}
+        ), bumped AS (
+          UPDATE campaigns SET issued_count = issued_count + (SELECT count(*) FROM issued)
+          WHERE id = ${campaignId} AND EXISTS (SELECT 1 FROM issued)
+        )
+        SELECT s.claim_id, s.held, issued.*, k.status AS campaign_status, k.starts_at, k.ends_at,
+               k.total_quantity, k.issued_count, k.per_user_limit, now() AS now
+        FROM slotted s CROSS JOIN k LEFT JOIN issued ON issued.id = s.claim_id
+        ORDER BY s.position`,
+  );
+  const first = rows[0];
+  if (!first) return { kind: 'unknown-campaign' };
+  return {
+    kind: 'decided',
+    state: {
+      status: first.campaign_status,
+      starts_at: first.starts_at,
+      ends_at: first.ends_at,
+      total_quantity: first.total_quantity,
+      issued_count: first.issued_count,
+      per_user_limit: first.per_user_limit,
+      now: first.now,
+    },
+    claims: rows.map((row, i) => ({
+      claimId: row.claim_id,
+      userId: claims[i]!.userId,
+      held: row.held,
+      coupon: row.id === null ? undefined : row,
+    })),
+  };
 }

@@ -100,9 +100,6 @@ export async function liveRoutes(
       schema: {
         tags: ['campaigns'],
         summary: 'Live figures of a campaign, one server-sent event per second',
-        description:
-          'A text/event-stream: every second a message whose data is a LiveFrame (JSON). Figures come ' +
-          'from the database and Redis, so they agree whichever API process serves the stream.',
         security: [{ bearer: [] }],
         params: IdParams,
         response: {

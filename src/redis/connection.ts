@@ -10,6 +10,7 @@
  */
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
 import { ConfigError, type RedisConfig } from '../config.js';
+import { connectionFailure, SettingError } from '../errors.js';
 import { RedisKeys } from './keys.js';
 
 export type RedisClient = Redis | Cluster;
@@ -72,6 +73,50 @@ export function openRedis(config: RedisConfig, name = 'stampede'): RedisConnecti
       }
     },
   };
+}
+
+/**
+ * Opens the Redis connection and waits for one PING, for commands that cannot do anything
+ * without Redis (`stampede reconcile`, `dead-letters retry`).
+ * @throws SettingError naming REDIS_URL (or REDIS_CLUSTER_NODES) and the address when Redis does
+ *   not answer, e.g. "cannot reach Redis at REDIS_URL (127.0.0.1:6390): connection refused".
+ */
+export async function connectRedis(config: RedisConfig, name = 'stampede'): Promise<RedisConnection> {
+  const connection = openRedis(config, name);
+  // The reply error only says "max retries reached"; the connection's own error says why.
+  let lastError: unknown;
+  const remember = (error: unknown) => {
+    lastError = error;
+  };
+  connection.client.on('error', remember);
+  try {
+    await connection.ping();
+    connection.client.off('error', remember);
+    return connection;
+  } catch (error) {
+    connection.client.disconnect();
+    const setting = config.clusterNodes ? 'REDIS_CLUSTER_NODES' : 'REDIS_URL';
+    const address = config.clusterNodes
+      ? config.clusterNodes.map((node) => `${node.host}:${node.port}`).join(',')
+      : redisAddress(config.url ?? '');
+    const reason =
+      connectionFailure(lastError) ??
+      connectionFailure(error) ??
+      (error instanceof Error ? error.message : String(error));
+    throw new SettingError(setting, `cannot reach Redis at ${setting} (${address}): ${reason}`, {
+      cause: error,
+    });
+  }
+}
+
+/** `host:port` of a Redis URL, without the credentials. */
+function redisAddress(url: string): string {
+  try {
+    const parsed = new URL(url);
+    return `${parsed.hostname}:${parsed.port || '6379'}`;
+  } catch {
+    return 'unparseable URL';
+  }
 }
 
 /** True when Redis is configured (REDIS_URL or REDIS_CLUSTER_NODES). */

@@ -9,7 +9,7 @@
  */
 import { randomInt } from 'node:crypto';
 import { setTimeout } from 'node:timers/promises';
-import { type DatabaseTruth, findViolations, readDatabaseTruth, summarizeFigures } from './invariants.js';
+import { type DatabaseTruth, findViolations, summarizeFigures } from './invariants.js';
 import { type Outcome, type PhaseResult, problemCode, runPhase, StampedeClient } from './load.js';
 import { planClaims, sample, seededRandom, simulatedUserId } from './plan.js';
 import { type SimulationReport, summarizePhase } from './report.js';
@@ -71,13 +71,10 @@ export async function simulate(
     const chosen = sample(claims.acknowledged, options.redeemSample, seededRandom(options.seed ^ 0x5eed));
     const redemptions = await runRedemptions(client, campaignId, chosen, options);
 
-    const truth: DatabaseTruth | undefined = target.db
-      ? await readDatabaseTruth(
-          target.db,
-          campaignId,
-          claims.acknowledged.map((a) => a.couponId),
-        )
-      : undefined;
+    const truth: DatabaseTruth | undefined = await target.readTruth?.(
+      campaignId,
+      claims.acknowledged.map((a) => a.couponId),
+    );
     const campaign = truth
       ? { stock: truth.stock, perUserLimit: options.perUserLimit, issuedCount: truth.issuedCount }
       : await readCampaign(client, campaignId);

@@ -3,7 +3,7 @@
  * ephemeral port (src/app/simulation-target.ts), or a remote server given by URL and token.
  */
 import type { StrategyName } from '../config.js';
-import type { Db } from '../db/client.js';
+import type { DatabaseTruth } from './invariants.js';
 
 export interface SimulationTarget {
   mode: 'in-process' | 'remote';
@@ -14,8 +14,11 @@ export interface SimulationTarget {
   engine: 'pglite' | 'postgres' | 'unknown';
   /** The in-process server's strategy; undefined for a remote server. */
   strategy: StrategyName | undefined;
-  /** The database, read for the invariants; undefined when the simulator cannot see it. */
-  db: Db | undefined;
+  /**
+   * Reads the invariants' figures from the database (src/simulate/invariants.ts); undefined when
+   * the simulator cannot see the database (a remote server).
+   */
+  readTruth: ((campaignId: string, acknowledgedIds: readonly string[]) => Promise<DatabaseTruth>) | undefined;
   /**
    * Resolves once every acknowledged claim is persisted; called only when some claims were
    * answered 202 (pending). An in-process admitting strategy (redis-gate) waits for its workers
@@ -41,7 +44,7 @@ export function remoteTarget(
     token,
     engine: 'unknown',
     strategy: undefined,
-    db: undefined,
+    readTruth: undefined,
     waitForSettled,
     close: async () => {},
   };

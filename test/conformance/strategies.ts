@@ -13,6 +13,7 @@ import { loadConfig, type RedisConfig, type StrategyName } from '../../src/confi
 import { waitForDrain } from '../../src/gate/drain.js';
 import { StreamWorker } from '../../src/gate/worker.js';
 import { DbAtomicStrategy } from '../../src/issuance/strategies/db-atomic.js';
+import { DbBatchStrategy } from '../../src/issuance/strategies/db-batch.js';
 import { DbLockStrategy } from '../../src/issuance/strategies/db-lock.js';
 import type { IssuanceStrategy } from '../../src/issuance/strategies/types.js';
 import type { TestDatabase } from '../support/database.js';
@@ -90,7 +91,12 @@ export function redisHarnesses(redisConfig: () => RedisConfig = testRedisConfig)
 export const DB_HARNESSES: StrategyHarness[] = [
   { name: 'db-atomic', setup: async (database) => synchronous(new DbAtomicStrategy(database.db)) },
   { name: 'db-lock', setup: async (database) => synchronous(new DbLockStrategy(database.db)) },
+  {
+    name: 'db-batch',
+    setup: async (database) =>
+      synchronous(new DbBatchStrategy(database.db, { maxBatch: loadConfig({}).claimBatchMax })),
+  },
 ];
 
-/** All four strategies, the Redis ones on the test Redis. */
+/** All five strategies, the Redis ones on the test Redis. */
 export const HARNESSES: StrategyHarness[] = [...DB_HARNESSES, ...redisHarnesses()];

@@ -65,11 +65,11 @@ describe('/metrics', () => {
     const after = await scrape();
     const delta = (name: string, labels: Record<string, string>) =>
       sampleValue(after, name, labels) - sampleValue(before, name, labels);
-    expect(delta('stampede_claims_total', { strategy: 'db-atomic', outcome: 'issued' })).toBe(2);
-    expect(delta('stampede_claims_total', { strategy: 'db-atomic', outcome: 'sold-out' })).toBe(1);
-    expect(delta('stampede_claims_total', { strategy: 'db-atomic', outcome: 'already-claimed' })).toBe(1);
-    expect(delta('stampede_claim_duration_seconds_count', { strategy: 'db-atomic' })).toBe(4);
-    expect(delta('stampede_claim_duration_seconds_sum', { strategy: 'db-atomic' })).toBeGreaterThan(0);
+    expect(delta('stampede_claims_total', { strategy: 'db-batch', outcome: 'issued' })).toBe(2);
+    expect(delta('stampede_claims_total', { strategy: 'db-batch', outcome: 'sold-out' })).toBe(1);
+    expect(delta('stampede_claims_total', { strategy: 'db-batch', outcome: 'already-claimed' })).toBe(1);
+    expect(delta('stampede_claim_duration_seconds_count', { strategy: 'db-batch' })).toBe(4);
+    expect(delta('stampede_claim_duration_seconds_sum', { strategy: 'db-batch' })).toBeGreaterThan(0);
   });
 
   it('counts redemptions by operation and outcome', async () => {

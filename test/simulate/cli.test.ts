@@ -4,6 +4,9 @@
  * in-process server does not need), which also spares the child PGlite's start-up.
  */
 import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SimulationReport } from '../../src/simulate/report.js';
@@ -46,8 +49,28 @@ describe('stampede simulate', () => {
     const report = JSON.parse(result.stdout) as SimulationReport;
     expect(report).toMatchObject({ ok: true, violations: [], truth: 'database' });
     expect(report.target.engine).toBe('postgres');
-    expect(report.scenario).toMatchObject({ users: 60, stock: 10, seed: 5, strategy: 'db-atomic' });
+    expect(report.scenario).toMatchObject({ users: 60, stock: 10, seed: 5, strategy: 'db-batch' });
     expect(report.figures).toMatchObject({ issued: 10, overIssued: 0 });
+  });
+
+  it('writes the JSON report to --output beside the text report, on the embedded database', async () => {
+    const output = join(mkdtempSync(join(tmpdir(), 'stampede-simulate-')), 'report.json');
+    const result = await stampede([
+      'simulate',
+      '--users',
+      '40',
+      '--stock',
+      '8',
+      '--redeem',
+      '3',
+      '--output',
+      output,
+    ]);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/target: in-process .* \(engine pglite, strategy db-batch\)/);
+    const report = JSON.parse(readFileSync(output, 'utf8')) as SimulationReport;
+    expect(report).toMatchObject({ ok: true, truth: 'database', target: { engine: 'pglite' } });
+    expect(report.figures).toMatchObject({ issued: 8, overIssued: 0, serverErrors: 0 });
   });
 
   it('runs redis-gate end to end: every admitted claim persisted, with the drain time reported', async () => {

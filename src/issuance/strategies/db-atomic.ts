@@ -1,6 +1,7 @@
 /**
  * `db-atomic`: one conditional UPDATE of the campaign's `issued_count` and the coupon INSERT in a
- * single statement (DESIGN.md strategy 2). The default of the embedded mode.
+ * single statement (DESIGN.md strategy 2). The reference single-claim statement: db-batch (the
+ * default) falls back to it claim by claim, and redis-lock runs it under its lock.
  */
 
 import { couponFromRow } from '../../coupons/model.js';

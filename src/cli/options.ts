@@ -1,0 +1,30 @@
+/**
+ * Option parsers shared by the CLI commands. Each throws commander's InvalidArgumentError, so a
+ * bad value stops the command before it touches anything, with commander's one-line message:
+ * `error: option '--count <n>' argument 'abc' is invalid. must be an integer from 1 to 1000000`.
+ */
+import { InvalidArgumentError } from 'commander';
+
+/** An integer option within [min, max]. */
+export const integer =
+  (min: number, max: number) =>
+  (value: string): number => {
+    const n = /^-?\d+$/.test(value.trim()) ? Number(value) : Number.NaN;
+    if (!Number.isSafeInteger(n) || n < min || n > max) {
+      throw new InvalidArgumentError(`must be an integer from ${min} to ${max}`);
+    }
+    return n;
+  };
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** A UUID option (campaign, dead letter and user ids), lower-cased. */
+export function uuid(value: string): string {
+  if (!UUID.test(value)) throw new InvalidArgumentError('must be a UUID');
+  return value.toLowerCase();
+}
+
+/** A variadic UUID option (`--campaign <id...>`): appends to the values parsed so far. */
+export function uuids(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), uuid(value)];
+}

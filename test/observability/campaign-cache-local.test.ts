@@ -1,0 +1,144 @@
+/**
+ * Rejections that never queue, without Redis: each process keeps hot campaigns' admission state
+ * in memory (kept fresh by LISTEN/NOTIFY on PostgreSQL, locally on PGlite) and refuses claims it
+ * can (sold out, suspended) without reaching the strategy; it never admits by itself, and a stock
+ * increase or a resume reopens claims at once.
+ */
+import type { FastifyInstance } from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildApp } from '../../src/app/build-app.js';
+import { DbAtomicStrategy } from '../../src/issuance/strategies/db-atomic.js';
+import type { IssuanceStrategy } from '../../src/issuance/strategies/types.js';
+import {
+  bearer,
+  createCampaign,
+  createTestApp,
+  type TestApp,
+  testConfig,
+  useTestApp,
+} from '../helpers/app.js';
+import { ENGINES } from '../support/database.js';
+
+describe.each(ENGINES)('campaign cache without Redis on %s', (engine) => {
+  let a: TestApp;
+  /** Claims that reached the real strategy of instance A. */
+  let strategyCalls = 0;
+
+  beforeAll(async () => {
+    a = await createTestApp(engine, {
+      config: { claimRateLimit: { max: 0, windowMs: 1000 } },
+      issuance: (database) => {
+        const real = new DbAtomicStrategy(database.db);
+        return {
+          name: real.name,
+          claim: (request) => {
+            strategyCalls++;
+            return real.claim(request);
+          },
+        } satisfies IssuanceStrategy;
+      },
+    });
+  });
+  afterAll(async () => {
+    await a?.close();
+  });
+
+  const claim = (app: FastifyInstance, campaignId: string, userId: string) =>
+    app.inject({
+      method: 'POST',
+      url: `/v1/campaigns/${campaignId}/claims`,
+      headers: bearer(a.adminToken),
+      payload: { userId },
+    });
+  const patch = (campaignId: string, payload: Record<string, unknown>) =>
+    a.app.inject({
+      method: 'PATCH',
+      url: `/v1/campaigns/${campaignId}`,
+      headers: bearer(a.adminToken),
+      payload,
+    });
+
+  it('refuses sold-out and suspended campaigns from memory, and reopens on a stock increase', async () => {
+    const campaign = await createCampaign(a, { totalQuantity: 2 });
+    expect((await claim(a.app, campaign.id, 'u1')).statusCode).toBe(201);
+    expect((await claim(a.app, campaign.id, 'u2')).statusCode).toBe(201);
+    // The strategy finds it sold out once and the cache learns it...
+    expect((await claim(a.app, campaign.id, 'u3')).json()).toMatchObject({ code: 'sold-out' });
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const before = strategyCalls;
+    // ...then the crowd is refused without reaching the strategy.
+    const late = await Promise.all(
+      Array.from({ length: 50 }, (_, i) => claim(a.app, campaign.id, `late-${i}`)),
+    );
+    expect(late.every((response) => response.json().code === 'sold-out')).toBe(true);
+    expect(strategyCalls).toBe(before);
+
+    // More stock: the write reaches the cache, claims are admitted again (by the strategy).
+    expect((await patch(campaign.id, { totalQuantity: 3 })).statusCode).toBe(200);
+    expect((await claim(a.app, campaign.id, 'u4')).statusCode).toBe(201);
+    expect(strategyCalls).toBe(before + 1);
+
+    // Suspended: refused from memory; resumed: the strategy decides again.
+    const open = await createCampaign(a, { totalQuantity: 10 });
+    expect((await patch(open.id, { status: 'suspended' })).statusCode).toBe(200);
+    const calls = strategyCalls;
+    expect((await claim(a.app, open.id, 'v1')).json()).toMatchObject({ code: 'campaign-not-active' });
+    expect(strategyCalls).toBe(calls);
+    expect((await patch(open.id, { status: 'active' })).statusCode).toBe(200);
+    expect((await claim(a.app, open.id, 'v1')).statusCode).toBe(201);
+    expect(strategyCalls).toBe(calls + 1);
+  });
+});
+
+// PGlite serves one process; PostgreSQL's processes learn of each other's writes by NOTIFY.
+describe('campaign cache without Redis across two processes on postgres', () => {
+  const a = useTestApp('postgres', { config: { claimRateLimit: { max: 0, windowMs: 1000 } } });
+  const claim = (app: FastifyInstance, campaignId: string, userId: string) =>
+    app.inject({
+      method: 'POST',
+      url: `/v1/campaigns/${campaignId}/claims`,
+      headers: bearer(a.adminToken),
+      payload: { userId },
+    });
+  const patch = (campaignId: string, payload: Record<string, unknown>) =>
+    a.app.inject({
+      method: 'PATCH',
+      url: `/v1/campaigns/${campaignId}`,
+      headers: bearer(a.adminToken),
+      payload,
+    });
+
+  it('carries a suspend to another process through LISTEN/NOTIFY', async () => {
+    let bCalls = 0;
+    const real = new DbAtomicStrategy(a.database.db);
+    const b = await buildApp({
+      config: testConfig({ claimRateLimit: { max: 0, windowMs: 1000 } }),
+      database: a.database,
+      issuance: {
+        name: real.name,
+        claim: (request) => {
+          bCalls++;
+          return real.claim(request);
+        },
+      },
+    });
+    await b.ready();
+    try {
+      const campaign = await createCampaign(a, { totalQuantity: 10 });
+      // B caches the campaign as active (its L1 entry lives 10 s).
+      expect((await claim(b, campaign.id, 'w1')).statusCode).toBe(201);
+      expect((await patch(campaign.id, { status: 'suspended' })).statusCode).toBe(200);
+      // Within a notification, B refuses from memory: its strategy is no longer called.
+      let refusedFromMemory = false;
+      for (let i = 0; i < 50 && !refusedFromMemory; i++) {
+        const calls = bCalls;
+        const code = (await claim(b, campaign.id, `w-${i + 2}`)).json().code;
+        refusedFromMemory = code === 'campaign-not-active' && bCalls === calls;
+        if (!refusedFromMemory) await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      expect(refusedFromMemory).toBe(true);
+    } finally {
+      await b.close();
+    }
+  });
+});

@@ -1,0 +1,65 @@
+/**
+ * redis-gate admits the claims of one campaign that arrive in one event-loop turn with one script
+ * call (admitClaims.lua), judging them in arrival order exactly as one call each would: several
+ * claims of one user against the per-user limit, the last stock to the earliest claims. Counted
+ * on a Redis server of this file's own, whose command statistics no other test touches.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createGateBench, type GateBench } from '../helpers/gate.js';
+import { type RedisServer, redisCli, startRedisServer } from '../helpers/redis-server.js';
+import { createTestDatabase, type TestDatabase } from '../support/database.js';
+import { testRedisConfig } from '../support/redis.js';
+
+const PORT = 7130;
+
+/** How often Redis ran each script command so far (EVALSHA and EVAL), from INFO commandstats. */
+async function scriptCalls(): Promise<number> {
+  const info = await redisCli(PORT, 'INFO', 'commandstats');
+  let calls = 0;
+  for (const match of info.matchAll(/^cmdstat_(evalsha|eval):calls=(\d+)/gm)) calls += Number(match[2]);
+  return calls;
+}
+
+describe('redis-gate batches', () => {
+  let server: RedisServer;
+  let database: TestDatabase;
+  let bench: GateBench;
+
+  beforeAll(async () => {
+    server = await startRedisServer(PORT);
+    database = await createTestDatabase('postgres');
+    bench = await createGateBench(database, testRedisConfig({ url: server.url }));
+  });
+  afterAll(async () => {
+    await bench?.close();
+    await database?.close();
+    await server?.stop();
+  });
+
+  it('admits a turn of claims with one script call, in arrival order', async () => {
+    const campaign = await bench.newCampaign({ totalQuantity: 5, perUserLimit: 2 });
+    // Loads the gate (and warms the script cache) with a first claim.
+    expect((await bench.claim(campaign.id, 'warm')).claimId).toBeDefined();
+
+    const before = await scriptCalls();
+    // One turn: three claims of u1 (limit 2), then five other users for the 4 coupons left.
+    const users = ['u1', 'u1', 'u1', 'a', 'b', 'c', 'd', 'e'];
+    const outcomes = await Promise.all(users.map((user) => bench.claim(campaign.id, user)));
+    const calls = (await scriptCalls()) - before;
+
+    expect(outcomes.map((o) => (o.claimId ? 'admitted' : o.code))).toEqual([
+      'admitted',
+      'admitted',
+      'already-claimed',
+      'admitted',
+      'admitted',
+      'sold-out',
+      'sold-out',
+      'sold-out',
+    ]);
+    expect(calls).toBe(1);
+    const gate = await bench.redis.client.hget(bench.redis.keys.campaign(campaign.id).gate, 'issued');
+    expect(Number(gate)).toBe(5);
+    expect(await bench.redis.client.xlen(bench.redis.keys.campaign(campaign.id).stream)).toBe(5);
+  });
+});
