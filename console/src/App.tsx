@@ -4,7 +4,7 @@
  */
 import { Anchor, AppShell, Button, Group, Loader, Text, Title } from '@mantine/core';
 import { lazy, Suspense } from 'react';
-import { Link, Route, Switch } from 'wouter';
+import { Link, Route, Switch, useLocation } from 'wouter';
 import { queryClient } from './api';
 import { RouteBoundary } from './components/RouteBoundary';
 import { Campaigns } from './routes/campaigns/Campaigns';
@@ -14,9 +14,19 @@ import { session, useSession } from './session';
 
 const CampaignForm = lazy(() => import('./routes/campaign-form/CampaignForm'));
 const CampaignPage = lazy(() => import('./routes/campaign/CampaignPage'));
+const Setup = lazy(() => import('./routes/setup/Setup'));
+const Users = lazy(() => import('./routes/users/Users'));
 
 export function App() {
   const current = useSession();
+  const [location] = useLocation();
+  if (location === '/setup' && !current) {
+    return (
+      <Suspense fallback={<Loader aria-label="Loading" />}>
+        <Setup />
+      </Suspense>
+    );
+  }
   if (!current) return <SignIn />;
   if (current.role !== 'admin') return <NotAllowed email={current.email} role={current.role} />;
   const signOut = () => {
@@ -34,9 +44,14 @@ export function App() {
               </Anchor>
             </Title>
             <nav aria-label="Main">
-              <Anchor component={Link} href="/">
-                Campaigns
-              </Anchor>
+              <Group gap="md">
+                <Anchor component={Link} href="/">
+                  Campaigns
+                </Anchor>
+                <Anchor component={Link} href="/users">
+                  Users
+                </Anchor>
+              </Group>
             </nav>
           </Group>
           <Group>
@@ -52,6 +67,8 @@ export function App() {
           <Suspense fallback={<Loader aria-label="Loading" />}>
             <Switch>
               <Route path="/" component={Campaigns} />
+              <Route path="/users" component={Users} />
+              <Route path="/setup" component={Campaigns} />
               <Route path="/campaigns/new">{() => <CampaignForm />}</Route>
               <Route path="/campaigns/:id/edit">{(params) => <CampaignForm id={params.id} />}</Route>
               <Route path="/campaigns/:id">{(params) => <CampaignPage id={params.id} />}</Route>

@@ -10,8 +10,9 @@ import { fileURLToPath } from 'node:url';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashPassword } from '../../src/auth/passwords.js';
+import { setupToken } from '../../src/auth/setup.js';
 import { upsertUser } from '../../src/auth/users.js';
-import { bearer, useTestApp } from '../helpers/app.js';
+import { bearer, TEST_JWT_SECRET, useTestApp } from '../helpers/app.js';
 import { launchChromium, seriousViolations } from '../helpers/browser.js';
 import { ensureConsoleBuilt } from '../helpers/console.js';
 import { ENGINES } from '../support/database.js';
@@ -34,12 +35,9 @@ describe.each(ENGINES)('operator console (%s)', (engine) => {
 
   beforeAll(async () => {
     base = await t.app.listen({ port: 0, host: '127.0.0.1' });
-    for (const [email, role] of [
-      ['admin@example.com', 'admin'],
-      ['shopper@example.com', 'user'],
-    ] as const) {
-      await upsertUser(t.database.db, { email, passwordHash: await hashPassword(PASSWORD), role });
-    }
+    // The admin is created through the console's setup page (first test); the shopper here.
+    const passwordHash = await hashPassword(PASSWORD);
+    await upsertUser(t.database.db, { email: 'shopper@example.com', passwordHash, role: 'user' });
     browser = await launchChromium();
     // Reduced motion: the console then skips transitions, so axe never judges a half-faded dialog.
     const context = await browser.newContext({
@@ -65,6 +63,20 @@ describe.each(ENGINES)('operator console (%s)', (engine) => {
       headers: bearer(t.userToken(userId)),
     });
   let campaignUrl = '';
+
+  it('creates the first admin from the setup link, signed in at once', async () => {
+    await page.goto(`${base}/console/setup?token=${setupToken(TEST_JWT_SECRET)}`);
+    await page.getByRole('button', { name: 'Create admin' }).waitFor();
+    await expectAccessible();
+    await screenshot('console-setup');
+    await page.getByRole('textbox', { name: 'Admin email' }).fill('admin@example.com');
+    await page.getByRole('textbox', { name: 'Admin password (at least 8 characters)' }).fill(PASSWORD);
+    await page.getByRole('button', { name: 'Create admin' }).click();
+    await page.getByRole('heading', { name: 'Campaigns' }).waitFor();
+    const setup = (await (await fetch(`${base}/v1/setup`)).json()) as { needed: boolean };
+    expect(setup.needed).toBe(false);
+    await page.getByRole('button', { name: 'Sign out' }).click();
+  });
 
   it('signs an admin in to the campaign list', async () => {
     await page.goto(`${base}/console/`);
@@ -201,6 +213,29 @@ describe.each(ENGINES)('operator console (%s)', (engine) => {
     await page.getByRole('option', { name: 'active' }).click();
     await page.getByText('No campaigns match.').waitFor();
     await screenshot('console-campaigns');
+  });
+
+  it('creates a service account and disables it on the Users screen', async () => {
+    await page.getByRole('link', { name: 'Users' }).click();
+    await page.getByRole('heading', { name: 'Users' }).waitFor();
+    await page.getByRole('textbox', { name: 'New account email' }).fill(`shop-${engine}@example.com`);
+    await page.getByRole('textbox', { name: 'Its password' }).fill('short');
+    await page.getByRole('button', { name: 'Create account' }).click();
+    await page.getByText('must NOT have fewer than 8 characters').waitFor();
+    await page.getByRole('textbox', { name: 'Its password' }).fill(PASSWORD);
+    await page.getByRole('button', { name: 'Create account' }).click();
+    const users = page.getByRole('table', { name: 'Users' });
+    await users.getByRole('cell', { name: `shop-${engine}@example.com`, exact: true }).waitFor();
+    await expectAccessible();
+    await page.getByRole('button', { name: `Disable shop-${engine}@example.com` }).click();
+    await page.getByRole('button', { name: `Enable shop-${engine}@example.com` }).waitFor();
+    const login = await fetch(`${base}/v1/auth/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ email: `shop-${engine}@example.com`, password: PASSWORD }),
+    });
+    expect(login.status).toBe(403);
+    await screenshot('console-users');
   });
 
   it('shows a non-admin the "not allowed" page', async () => {
