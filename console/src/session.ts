@@ -50,6 +50,20 @@ export const session = {
   },
 };
 
+/** Starts the session of a login reply (POST /v1/auth/login). */
+export function startSessionFrom(login: {
+  accessToken: string;
+  expiresIn: number;
+  user: { email: string; role: string };
+}): void {
+  session.start({
+    token: login.accessToken,
+    email: login.user.email,
+    role: login.user.role,
+    expiresAt: Date.now() + login.expiresIn * 1000,
+  });
+}
+
 /** The current session, re-rendering on sign-in and sign-out. */
 export function useSession(): Session | undefined {
   return useSyncExternalStore(session.subscribe, session.get);

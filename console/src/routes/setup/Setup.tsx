@@ -17,7 +17,7 @@ import { useState } from 'react';
 import { Link, useSearch } from 'wouter';
 import { $api, client, fieldErrors } from '../../api';
 import { ErrorBanner } from '../../components/ErrorBanner';
-import { session } from '../../session';
+import { startSessionFrom } from '../../session';
 
 export default function Setup() {
   const token = new URLSearchParams(useSearch()).get('token') ?? '';
@@ -29,12 +29,7 @@ export default function Setup() {
     onSuccess: async () => {
       const { data, error } = await client.POST('/v1/auth/login', { body: { email, password } });
       if (error) throw error;
-      session.start({
-        token: data.accessToken,
-        email: data.user.email,
-        role: data.user.role,
-        expiresAt: Date.now() + data.expiresIn * 1000,
-      });
+      startSessionFrom(data);
       window.history.replaceState(null, '', '/console/');
     },
   });

@@ -3,19 +3,13 @@ import { Button, Container, Paper, PasswordInput, Stack, TextInput, Title } from
 import { useState } from 'react';
 import { $api, fieldErrors } from '../../api';
 import { ErrorBanner } from '../../components/ErrorBanner';
-import { session } from '../../session';
+import { startSessionFrom } from '../../session';
 
 export function SignIn() {
   const [email, setEmail] = useState('');
   const [password, setPassword] = useState('');
   const login = $api.useMutation('post', '/v1/auth/login', {
-    onSuccess: (data) =>
-      session.start({
-        token: data.accessToken,
-        email: data.user.email,
-        role: data.user.role,
-        expiresAt: Date.now() + data.expiresIn * 1000,
-      }),
+    onSuccess: startSessionFrom,
   });
   const errors = fieldErrors(login.error);
   return (
