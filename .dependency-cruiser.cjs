@@ -21,6 +21,7 @@ const FEATURES = ['jobs', 'idempotency', 'auth', 'coupons', 'campaigns', 'issuan
   'redemptions',
   'archive',
   'simulate',
+  'live',
 ]);
 
 const MAY_IMPORT = {
@@ -42,6 +43,7 @@ const MAY_IMPORT = {
   redemptions: [...INFRASTRUCTURE, 'campaigns', 'coupons', 'codes', 'idempotency', 'issuance'],
   archive: [...INFRASTRUCTURE, 'jobs', 'coupons', 'campaigns'],
   simulate: [...INFRASTRUCTURE],
+  live: [...INFRASTRUCTURE, 'gate'],
   // The composition root: everything but the command line.
   app: [...INFRASTRUCTURE, ...FEATURES],
   cli: ['app', ...INFRASTRUCTURE, ...FEATURES],

@@ -7,11 +7,16 @@ FROM node:20-bookworm-slim AS build
 WORKDIR /app
 # Native addons (Argon2) have prebuilt binaries for linux-x64/arm64 glibc; no compiler is needed.
 COPY package.json package-lock.json ./
+# npm workspaces: the typed client and the console (built into console/dist by npm run build).
+COPY packages/client/package.json ./packages/client/
+COPY console/package.json ./console/
 RUN npm install --no-audit --no-fund --ignore-scripts
 COPY tsconfig.json tsconfig.build.json ./
 COPY scripts ./scripts
 COPY src ./src
 COPY drizzle ./drizzle
+COPY packages ./packages
+COPY console ./console
 RUN npm run build && npm prune --omit=dev --ignore-scripts
 
 FROM node:20-bookworm-slim AS runtime
@@ -23,6 +28,7 @@ COPY --from=build --chown=node:node /app/package.json ./
 COPY --from=build --chown=node:node /app/node_modules ./node_modules
 COPY --from=build --chown=node:node /app/dist ./dist
 COPY --from=build --chown=node:node /app/drizzle ./drizzle
+COPY --from=build --chown=node:node /app/console/dist ./console/dist
 # The embedded default (no DATABASE_URL) keeps its data here; mount a volume to keep it.
 RUN mkdir -p /app/data && chown node:node /app/data
 ENV DATA_DIR=/app/data

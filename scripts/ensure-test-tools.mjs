@@ -1,13 +1,17 @@
 // Runs before `npm test`: checks that the external tools the suite uses are installed, and stops
 // with the exact command to install them when one is missing (it never installs anything itself;
-// `.ci/run` does). promtool (Debian package `prometheus`) checks a real /metrics scrape.
+// `.ci/run` does). promtool (Debian package `prometheus`) checks a real /metrics scrape; Debian's
+// chromium drives the console's browser tests.
 // PostgreSQL and Redis are servers, not tools: tests fail when they cannot reach them.
 import { spawnSync } from 'node:child_process';
 
 const has = (command, args) => spawnSync(command, args, { stdio: 'ignore' }).status === 0;
 
 /** [command, its version flag, the Debian package that provides it] */
-const TOOLS = [['promtool', '--version', 'prometheus']];
+const TOOLS = [
+  ['promtool', '--version', 'prometheus'],
+  ['/usr/bin/chromium', '--version', 'chromium'], // the console's browser tests (test/browser)
+];
 
 const missing = TOOLS.filter(([command, flag]) => !has(command, [flag]));
 if (missing.length > 0) {

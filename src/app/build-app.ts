@@ -40,9 +40,13 @@ import { instrumentStrategy } from '../issuance/instrument.js';
 import { claimRoutes } from '../issuance/routes.js';
 import type { IssuanceStrategy } from '../issuance/strategies/types.js';
 import { JobRunner } from '../jobs/runner.js';
+import { memoryOutcomeCounters, redisOutcomeCounters } from '../live/counters.js';
+import { claimOutcomeCounting } from '../live/counting.js';
+import { liveRoutes } from '../live/routes.js';
 import { enableProcessMetrics, setRemainingStockSource, setStreamStatsSource } from '../metrics/metrics.js';
 import { redemptionRoutes } from '../redemptions/routes.js';
 import { openRedis, type RedisConnection, redisConfigured } from '../redis/connection.js';
+import { consoleRoutes } from './console.js';
 import { finishOpenApiDocument } from './openapi.js';
 import type { Services } from './services.js';
 import { createStrategy } from './strategy.js';
@@ -164,6 +168,11 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   } satisfies Services);
 
   const { db } = database;
+  const outcomeCounters = redis
+    ? redisOutcomeCounters(redis, (err) => app.log.warn({ err }, 'live outcome counters: Redis failed'))
+    : memoryOutcomeCounters();
+  app.addHook('preClose', () => outcomeCounters.close());
+  await app.register(claimOutcomeCounting, { counters: outcomeCounters });
   await app.register(healthRoutes, { readinessChecks });
   // Failed logins and signups per IP are throttled around the auth routes (src/http/failure-throttle.ts).
   await app.register(async (scope) => {
@@ -184,7 +193,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(redemptionRoutes, { db, codeAttemptLimit: config.codeAttemptLimit });
   await app.register(codeRoutes, { db, jobs });
   await app.register(archiveRoutes, { db });
+  await app.register(liveRoutes, { db, counters: outcomeCounters, redis });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  await consoleRoutes(app);
   return app;
 }
 

@@ -171,6 +171,15 @@ export const OPERATIONS: Record<string, OperationDoc> = {
     description: 'Finds an archived coupon by its code.',
     problems: ['not-found'],
   },
+  'GET /v1/campaigns/{id}/live': {
+    operationId: 'followCampaignLive',
+    description:
+      'A text/event-stream: every second a message whose data is a LiveFrame (JSON) — issued and ' +
+      'remaining stock, claims by outcome and per second, the sold-out moment, redemptions per second, ' +
+      'the redis-gate backlog. Figures come from the database and Redis, so they agree whichever API ' +
+      'process serves the stream.',
+    problems: ['not-found'],
+  },
 };
 
 /** The description of a success response by status. */

@@ -12,18 +12,19 @@ const MAX_CAMPAIGNS = 200;
 
 export async function streamStats(redis: RedisConnection): Promise<StreamStats[]> {
   const ids = (await redis.client.smembers(redis.keys.streamRegistry)).slice(0, MAX_CAMPAIGNS);
-  return Promise.all(
-    ids.map(async (campaignId) => {
-      let groups: unknown[] = [];
-      try {
-        groups = (await redis.client.xinfo('GROUPS', redis.keys.campaign(campaignId).stream)) as unknown[];
-      } catch {
-        // No stream yet (ERR no such key): nothing pending.
-      }
-      const group = groups.map(fieldsOf).find((fields) => fields.name === WORKER_GROUP);
-      return { campaignId, pending: Number(group?.pending ?? 0), lag: Number(group?.lag ?? 0) };
-    }),
-  );
+  return Promise.all(ids.map((campaignId) => campaignStreamStats(redis, campaignId)));
+}
+
+/** Pending and lag of one campaign's stream (zeros when it has none yet). */
+export async function campaignStreamStats(redis: RedisConnection, campaignId: string): Promise<StreamStats> {
+  let groups: unknown[] = [];
+  try {
+    groups = (await redis.client.xinfo('GROUPS', redis.keys.campaign(campaignId).stream)) as unknown[];
+  } catch {
+    // No stream yet (ERR no such key): nothing pending.
+  }
+  const group = groups.map(fieldsOf).find((fields) => fields.name === WORKER_GROUP);
+  return { campaignId, pending: Number(group?.pending ?? 0), lag: Number(group?.lag ?? 0) };
 }
 
 /** A flat [field, value, field, value, …] reply as a record. */

@@ -17,6 +17,7 @@
  * | `<p>{c:<id>}:loadlock` | string | token of the process loading the gate from PostgreSQL |
  * | `<p>{c:<id>}:lock` | string | redis-lock: token of the claim holding the campaign lock |
  * | `<p>{c:<id>}:cache` | string | campaign cache level 2: JSON `{version, campaign}` (src/campaigns/cache.ts) |
+ * | `<p>{c:<id>}:outcomes` | hash | claim outcome → claims answered with it, all API processes (src/live/counters.ts) |
  * | `<p>campaigns:streams` | set | ids of campaigns whose stream workers must poll |
  * | `<p>campaigns:cache` | pub/sub channel | new campaign versions, so every process replaces its level-1 entry |
  * | `<p>ratelimit:claims:<userId>` | string | per-user claim counter of @fastify/rate-limit (its own script) |
@@ -31,6 +32,8 @@ export interface CampaignKeys {
   lock: string;
   /** Campaign cache level 2 entry. */
   cache: string;
+  /** Claim outcome counters of the live view. */
+  outcomes: string;
   /** Staging hash for a load identified by `token`. */
   usersLoading(token: string): string;
 }
@@ -53,6 +56,7 @@ export class RedisKeys {
       loadLock: `${base}:loadlock`,
       lock: `${base}:lock`,
       cache: `${base}:cache`,
+      outcomes: `${base}:outcomes`,
       usersLoading: (token) => `${base}:users:load:${token}`,
     };
   }

@@ -1,0 +1,35 @@
+/**
+ * The console's one API client, made once from the generated OpenAPI types (@stampede/client),
+ * and its TanStack Query bindings (openapi-react-query). A 401 ends the session.
+ */
+import { createStampedeClient, isProblem, type Problem } from '@stampede/client';
+import { QueryClient } from '@tanstack/react-query';
+import createQueryHooks from 'openapi-react-query';
+import { session } from './session';
+
+export const client = createStampedeClient(window.location.origin, () => session.get()?.token);
+client.use({
+  onResponse({ response }) {
+    if (response.status === 401 && session.get()) session.end();
+  },
+});
+
+export const $api = createQueryHooks(client);
+
+export const queryClient = new QueryClient({
+  defaultOptions: { queries: { retry: 1, staleTime: 2_000 } },
+});
+
+/** Field errors of a problem, keyed by field path without the `body/` prefix (e.g. `discount/amount`). */
+export function fieldErrors(error: unknown): Record<string, string> {
+  if (!isProblem(error)) return {};
+  const fields: Record<string, string> = {};
+  for (const item of error.errors ?? []) fields[item.field.replace(/^body\/?/, '')] ??= item.message;
+  return fields;
+}
+
+/** A sentence for an error banner. */
+export function errorMessage(error: unknown): string {
+  if (isProblem(error)) return (error as Problem).detail || (error as Problem).title;
+  return error instanceof Error ? error.message : 'Something went wrong';
+}
