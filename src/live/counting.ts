@@ -17,15 +17,19 @@ function isClaim(request: FastifyRequest): boolean {
 }
 
 async function installCounting(app: FastifyInstance, { counters }: { counters: OutcomeCounters }) {
-  app.addHook('onError', async (request, _reply, error) => {
+  // Callback-style hooks: they run on every request, and an async hook costs a promise each time.
+  app.addHook('onError', (request, _reply, error, done) => {
     if (isClaim(request) && error instanceof DomainError) refusals.set(request, error.code);
+    done();
   });
-  app.addHook('onResponse', async (request, reply) => {
-    if (!isClaim(request)) return;
-    const campaignId = (request.params as { id?: string }).id;
-    if (!campaignId) return;
-    const outcome = reply.statusCode < 300 ? 'issued' : refusals.get(request);
-    if (LIVE_OUTCOMES.includes(outcome as LiveOutcome)) counters.add(campaignId, outcome as LiveOutcome);
+  app.addHook('onResponse', (request, reply, done) => {
+    if (isClaim(request)) {
+      const campaignId = (request.params as { id?: string }).id;
+      const outcome = reply.statusCode < 300 ? 'issued' : refusals.get(request);
+      if (campaignId && LIVE_OUTCOMES.includes(outcome as LiveOutcome))
+        counters.add(campaignId, outcome as LiveOutcome);
+    }
+    done();
   });
 }
 
