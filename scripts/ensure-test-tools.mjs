@@ -11,6 +11,7 @@ const has = (command, args) => spawnSync(command, args, { stdio: 'ignore' }).sta
 const TOOLS = [
   ['promtool', '--version', 'prometheus'],
   ['/usr/bin/chromium', '--version', 'chromium'], // the console's browser tests (test/browser)
+  ['jq', '--version', 'jq'], // the README's quick start, run as written (test/quickstart.test.ts)
 ];
 
 const missing = TOOLS.filter(([command, flag]) => !has(command, [flag]));
