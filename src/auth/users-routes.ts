@@ -14,12 +14,13 @@
  * (JWT_TTL_SECONDS); a disabled account cannot log in again.
  */
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
 import type { Db } from '../db/client.js';
 import { decodeCursor, encodeCursor } from '../db/keyset.js';
 import { DomainError } from '../errors.js';
 import { requireRole } from '../http/auth.js';
+import { requestLimit } from '../http/rate-limit.js';
 import { ProblemResponses, Uuid } from '../http/schemas.js';
 import { hashPassword } from './passwords.js';
 import { createFirstAdmin, isSetupToken, setupNeeded } from './setup.js';
@@ -57,22 +58,6 @@ const IdParams = Type.Object({ id: Uuid });
 /** The public setup routes answer a client address at most this often per minute (429 after). */
 const SETUP_REQUESTS_PER_MINUTE = 20;
 
-const setupRateLimit = {
-  rateLimit: {
-    max: SETUP_REQUESTS_PER_MINUTE,
-    timeWindow: 60_000,
-    keyGenerator: (request: FastifyRequest) => request.ip,
-    errorResponseBuilder: (_request: FastifyRequest, context: { max: number; after: string; ttl: number }) =>
-      new DomainError(
-        'rate-limited',
-        `at most ${context.max} setup requests per address in ${context.after}`,
-        {
-          retryAfterSeconds: Math.max(1, Math.ceil(context.ttl / 1000)),
-        },
-      ),
-  },
-};
-
 function userJson(user: User) {
   return {
     id: user.id,
@@ -91,11 +76,17 @@ export interface UserRouteOptions {
 
 export async function userRoutes(app: FastifyInstance, { db, jwtSecret }: UserRouteOptions): Promise<void> {
   const api = app.withTypeProvider<TypeBoxTypeProvider>();
+  const setupLimit = requestLimit(app, {
+    max: SETUP_REQUESTS_PER_MINUTE,
+    windowMs: 60_000,
+    key: (request) => `setup:ip:${request.ip}`,
+    what: 'setup requests per address',
+  });
 
   api.get(
     '/v1/setup',
     {
-      config: setupRateLimit,
+      preHandler: setupLimit,
       schema: {
         tags: ['users'],
         summary: 'Whether the installation still needs its first admin',
@@ -108,7 +99,7 @@ export async function userRoutes(app: FastifyInstance, { db, jwtSecret }: UserRo
   api.post(
     '/v1/setup',
     {
-      config: setupRateLimit,
+      preHandler: setupLimit,
       schema: {
         tags: ['users'],
         summary: 'Create the first admin with the setup token printed by `stampede serve`',

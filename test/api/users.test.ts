@@ -172,3 +172,14 @@ describe('first admin from the environment', () => {
     expect(login.json()).toMatchObject({ user: { role: 'admin' } });
   });
 });
+
+describe('setup routes', () => {
+  const t = useTestApp('pglite');
+  it('answer one address 20 times a minute, then 429 with Retry-After', async () => {
+    const answers = [];
+    for (let i = 0; i < 21; i++) answers.push(await t.app.inject({ method: 'GET', url: '/v1/setup' }));
+    expect(answers.slice(0, 20).every((response) => response.statusCode === 200)).toBe(true);
+    expect(problemOf(answers[20]!)).toMatchObject({ status: 429, body: { code: 'rate-limited' } });
+    expect(Number(answers[20]!.headers['retry-after'])).toBeGreaterThan(0);
+  });
+});
