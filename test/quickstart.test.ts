@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { servingUrl } from './helpers/cli.js';
 
 const run = promisify(execFile);
 const ROOT = new URL('..', import.meta.url).pathname;
@@ -32,18 +33,7 @@ describe('README quick start', () => {
     expect(setup).toContain('npm install && npm start');
     // `npm start` as the README says (it builds, then serves); npm install is the suite's own set-up.
     server = spawn('npm', ['start'], { cwd: ROOT, env, detached: true });
-    url = await new Promise((resolve, reject) => {
-      let output = '';
-      server.stdout?.on('data', (chunk: Buffer) => {
-        output += chunk.toString();
-        const match = /"url":"(http:\/\/[^"]+)".*"msg":"stampede is serving"/.exec(output);
-        if (match) resolve(match[1]!);
-      });
-      server.stderr?.on('data', (chunk: Buffer) => {
-        output += chunk.toString();
-      });
-      server.once('exit', (code) => reject(new Error(`npm start exited with ${code}: ${output}`)));
-    });
+    url = await servingUrl(server);
   }, 240_000);
 
   afterAll(async () => {

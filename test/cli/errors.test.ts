@@ -3,41 +3,21 @@
  * option values checked by commander before anything runs, unknown campaigns named, and
  * unreachable dependencies named by the setting to fix.
  */
-import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type CliOutcome, runStampede } from '../helpers/cli.js';
 import { freePort } from '../helpers/ports.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { testRedisConfig } from '../support/redis.js';
 
-const run = promisify(execFile);
-const MAIN = new URL('../../src/main.ts', import.meta.url).pathname;
-
-interface Outcome {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs `stampede <args>` with tsx and only the given environment (plus PATH). */
-async function stampede(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Outcome> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, ['--import', 'tsx', MAIN, ...args], {
-      env: { PATH: process.env.PATH, LOG_LEVEL: 'silent', ...env },
-      timeout: 60_000,
-    });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const failed = error as { code: number; stdout: string; stderr: string };
-    return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
-  }
-}
+/** Runs `stampede <args>` (60 s at most). */
+const stampede = (args: string[], env: NodeJS.ProcessEnv = {}) =>
+  runStampede(args, env, { timeoutMs: 60_000 });
 
 /** Asserts a failure of exactly one stderr line matching `pattern`, without a stack trace. */
-function expectOneLine(outcome: Outcome, exitCode: number, pattern: RegExp): void {
+function expectOneLine(outcome: CliOutcome, exitCode: number, pattern: RegExp): void {
   const lines = outcome.stderr.trim().split('\n');
   expect(lines, outcome.stderr).toHaveLength(1);
   expect(lines[0]).toMatch(pattern);

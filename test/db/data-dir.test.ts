@@ -4,15 +4,12 @@
  * their rows at once; a server killed with `kill -9` leaves a lock that the next one takes over,
  * with every row intact; without a server, commands open the directory themselves.
  */
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
-
-const run = promisify(execFile);
-const MAIN = new URL('../../src/main.ts', import.meta.url).pathname;
+import { runStampede, STAMPEDE_MAIN, servingUrl } from '../helpers/cli.js';
 
 describe('DATA_DIR has one writer', () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'stampede-datadir-'));
@@ -25,35 +22,15 @@ describe('DATA_DIR has one writer', () => {
   });
 
   /** Starts `stampede serve` and resolves with its URL once it serves. */
-  function serve(): Promise<{ child: ChildProcess; url: string }> {
-    const child = spawn(process.execPath, ['--import', 'tsx', MAIN, 'serve'], { env });
+  async function serve(): Promise<{ child: ChildProcess; url: string }> {
+    const child = spawn(process.execPath, ['--import', 'tsx', STAMPEDE_MAIN, 'serve'], { env });
     servers.push(child);
-    return new Promise((resolve, reject) => {
-      let output = '';
-      child.stdout?.on('data', (chunk: Buffer) => {
-        output += chunk.toString();
-        const match = /"url":"(http:\/\/[^"]+)".*"msg":"stampede is serving"/.exec(output);
-        if (match) resolve({ child, url: match[1]! });
-      });
-      child.stderr?.on('data', (chunk: Buffer) => {
-        output += chunk.toString();
-      });
-      child.once('exit', (code) => reject(new Error(`serve exited with ${code}: ${output}`)));
-    });
+    return { child, url: await servingUrl(child) };
   }
 
-  async function stampede(args: string[]) {
-    try {
-      const { stdout, stderr } = await run(process.execPath, ['--import', 'tsx', MAIN, ...args], {
-        env: { ...env, LOG_LEVEL: 'silent' },
-        timeout: 90_000,
-      });
-      return { code: 0, stdout, stderr };
-    } catch (error) {
-      const failed = error as { code: number; stdout: string; stderr: string };
-      return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
-    }
-  }
+  /** Runs `stampede <args>` on the same DATA_DIR (90 s at most). */
+  const stampede = (args: string[]) =>
+    runStampede(args, { ...env, LOG_LEVEL: 'silent' }, { timeoutMs: 90_000 });
 
   async function login(url: string, email: string, password: string): Promise<string | undefined> {
     const response = await fetch(`${url}/v1/auth/login`, {

@@ -7,8 +7,6 @@
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/app/build-app.js';
-import { DbAtomicStrategy } from '../../src/issuance/strategies/db-atomic.js';
-import type { IssuanceStrategy } from '../../src/issuance/strategies/types.js';
 import {
   bearer,
   createCampaign,
@@ -17,6 +15,7 @@ import {
   testConfig,
   useTestApp,
 } from '../helpers/app.js';
+import { countedDbAtomic } from '../helpers/counted-strategy.js';
 import { ENGINES } from '../support/database.js';
 
 /** A claim for `userId` through `app`, acting with `token`. */
@@ -34,21 +33,15 @@ const patchAs = (app: FastifyInstance, token: string, campaignId: string, payloa
 
 describe.each(ENGINES)('campaign cache without Redis on %s', (engine) => {
   let a: TestApp;
-  /** Claims that reached the real strategy of instance A. */
-  let strategyCalls = 0;
+  /** Instance A's strategy, counting the claims that reach it. */
+  let counted: ReturnType<typeof countedDbAtomic>;
 
   beforeAll(async () => {
     a = await createTestApp(engine, {
       config: { claimRateLimit: { max: 0, windowMs: 1000 } },
       issuance: (database) => {
-        const real = new DbAtomicStrategy(database.db);
-        return {
-          name: real.name,
-          claim: (request) => {
-            strategyCalls++;
-            return real.claim(request);
-          },
-        } satisfies IssuanceStrategy;
+        counted = countedDbAtomic(database.db);
+        return counted;
       },
     });
   });
@@ -68,28 +61,28 @@ describe.each(ENGINES)('campaign cache without Redis on %s', (engine) => {
     // The strategy finds it sold out once and the cache learns it...
     expect((await claim(a.app, campaign.id, 'u3')).json()).toMatchObject({ code: 'sold-out' });
     await new Promise((resolve) => setTimeout(resolve, 100));
-    const before = strategyCalls;
+    const before = counted.calls;
     // ...then the crowd is refused without reaching the strategy.
     const late = await Promise.all(
       Array.from({ length: 50 }, (_, i) => claim(a.app, campaign.id, `late-${i}`)),
     );
     expect(late.every((response) => response.json().code === 'sold-out')).toBe(true);
-    expect(strategyCalls).toBe(before);
+    expect(counted.calls).toBe(before);
 
     // More stock: the write reaches the cache, claims are admitted again (by the strategy).
     expect((await patch(campaign.id, { totalQuantity: 3 })).statusCode).toBe(200);
     expect((await claim(a.app, campaign.id, 'u4')).statusCode).toBe(201);
-    expect(strategyCalls).toBe(before + 1);
+    expect(counted.calls).toBe(before + 1);
 
     // Suspended: refused from memory; resumed: the strategy decides again.
     const open = await createCampaign(a, { totalQuantity: 10 });
     expect((await patch(open.id, { status: 'suspended' })).statusCode).toBe(200);
-    const calls = strategyCalls;
+    const calls = counted.calls;
     expect((await claim(a.app, open.id, 'v1')).json()).toMatchObject({ code: 'campaign-not-active' });
-    expect(strategyCalls).toBe(calls);
+    expect(counted.calls).toBe(calls);
     expect((await patch(open.id, { status: 'active' })).statusCode).toBe(200);
     expect((await claim(a.app, open.id, 'v1')).statusCode).toBe(201);
-    expect(strategyCalls).toBe(calls + 1);
+    expect(counted.calls).toBe(calls + 1);
   });
 });
 
@@ -102,18 +95,11 @@ describe('campaign cache without Redis across two processes on postgres', () => 
     patchAs(a.app, a.adminToken, campaignId, payload);
 
   it('carries a suspend to another process through LISTEN/NOTIFY', async () => {
-    let bCalls = 0;
-    const real = new DbAtomicStrategy(a.database.db);
+    const bStrategy = countedDbAtomic(a.database.db);
     const b = await buildApp({
       config: testConfig({ claimRateLimit: { max: 0, windowMs: 1000 } }),
       database: a.database,
-      issuance: {
-        name: real.name,
-        claim: (request) => {
-          bCalls++;
-          return real.claim(request);
-        },
-      },
+      issuance: bStrategy,
     });
     await b.ready();
     try {
@@ -124,9 +110,9 @@ describe('campaign cache without Redis across two processes on postgres', () => 
       // Within a notification, B refuses from memory: its strategy is no longer called.
       let refusedFromMemory = false;
       for (let i = 0; i < 50 && !refusedFromMemory; i++) {
-        const calls = bCalls;
+        const calls = bStrategy.calls;
         const code = (await claim(b, campaign.id, `w-${i + 2}`)).json().code;
-        refusedFromMemory = code === 'campaign-not-active' && bCalls === calls;
+        refusedFromMemory = code === 'campaign-not-active' && bStrategy.calls === calls;
         if (!refusedFromMemory) await new Promise((resolve) => setTimeout(resolve, 20));
       }
       expect(refusedFromMemory).toBe(true);

@@ -10,16 +10,15 @@ import { buildApp } from '../../src/app/build-app.js';
 import { type CacheEntry, entryOf } from '../../src/campaigns/cache.js';
 import { redisCampaignCacheStore } from '../../src/campaigns/redis-cache-store.js';
 import { insertCampaign } from '../../src/campaigns/repository.js';
-import { DbAtomicStrategy } from '../../src/issuance/strategies/db-atomic.js';
-import type { IssuanceStrategy } from '../../src/issuance/strategies/types.js';
 import { bearer, createCampaign, createTestApp, type TestApp, testConfig } from '../helpers/app.js';
+import { countedDbAtomic } from '../helpers/counted-strategy.js';
 import { sampleValue } from '../helpers/prometheus.js';
 import { campaignInput } from '../support/campaigns.js';
 import { dropPrefix, testRedisConfig } from '../support/redis.js';
 
 const redisConfig = testRedisConfig();
-/** Strategy calls seen by instance A, to tell cache rejections from strategy rejections. */
-let strategyCalls = 0;
+/** Instance A's strategy, counting the claims that reach it (cache rejections do not). */
+let counted: ReturnType<typeof countedDbAtomic>;
 
 let a: TestApp;
 let b: FastifyInstance;
@@ -28,15 +27,8 @@ beforeAll(async () => {
   a = await createTestApp('postgres', {
     config: { redis: redisConfig },
     issuance: (database) => {
-      // The real db-atomic strategy, counted.
-      const real = new DbAtomicStrategy(database.db);
-      return {
-        name: real.name,
-        claim: (request) => {
-          strategyCalls++;
-          return real.claim(request);
-        },
-      } satisfies IssuanceStrategy;
+      counted = countedDbAtomic(database.db);
+      return counted;
     },
   });
   b = await buildApp({
@@ -127,7 +119,7 @@ describe('the campaign cache', () => {
   it('refuses claims on a suspended campaign from the cache without calling the strategy', async () => {
     const campaign = await createCampaign(a);
     await suspend(campaign.id);
-    const calls = strategyCalls;
+    const calls = counted.calls;
     const response = await a.app.inject({
       method: 'POST',
       url: `/v1/campaigns/${campaign.id}/claims`,
@@ -135,7 +127,7 @@ describe('the campaign cache', () => {
     });
     expect(response.statusCode).toBe(409);
     expect((response.json() as { code: string }).code).toBe('campaign-not-active');
-    expect(strategyCalls).toBe(calls);
+    expect(counted.calls).toBe(calls);
   });
 
   it('refreshes the cache when a claim finds the stock gone, so later claims are refused from it', async () => {
@@ -155,10 +147,10 @@ describe('the campaign cache', () => {
       if (body.remaining === 0) break;
       await new Promise((resolve) => setTimeout(resolve, 10));
     }
-    const calls = strategyCalls;
+    const calls = counted.calls;
     const third = await claim('third');
     expect((third.json() as { code: string }).code).toBe('sold-out');
-    expect(strategyCalls).toBe(calls);
+    expect(counted.calls).toBe(calls);
   });
 
   it('answers not found for a deleted campaign on every instance', async () => {

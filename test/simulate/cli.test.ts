@@ -3,31 +3,16 @@
  * exit code. The run goes to a test database through DATABASE_URL (without JWT_SECRET, which the
  * in-process server does not need), which also spares the child PGlite's start-up.
  */
-import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SimulationReport } from '../../src/simulate/report.js';
+import { runStampede } from '../helpers/cli.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { dropPrefix, openTestRedis, testRedisConfig } from '../support/redis.js';
 
-const run = promisify(execFile);
-const MAIN = new URL('../../src/main.ts', import.meta.url).pathname;
-
-/** Runs `stampede <args>` with tsx; resolves with the exit code and outputs. */
-async function stampede(args: string[], env: NodeJS.ProcessEnv = {}) {
-  try {
-    const { stdout, stderr } = await run(process.execPath, ['--import', 'tsx', MAIN, ...args], {
-      env: { PATH: process.env.PATH, LOG_LEVEL: 'silent', ...env },
-    });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const failed = error as { code: number; stdout: string; stderr: string };
-    return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
-  }
-}
+const stampede = (args: string[], env: NodeJS.ProcessEnv = {}) => runStampede(args, env);
 
 describe('stampede simulate', () => {
   let database: TestDatabase;
