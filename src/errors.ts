@@ -117,3 +117,17 @@ export function connectionFailure(error: unknown): string | undefined {
   }
   return undefined;
 }
+
+/**
+ * Where a service URL points, for a message that names it without its credentials:
+ * `host:port` (the scheme's `defaultPort` when the URL has none), then the path when asked
+ * (a PostgreSQL database name); `unparseable URL` when it is not one.
+ */
+export function urlAddress(url: string, defaultPort: number, options: { path?: boolean } = {}): string {
+  try {
+    const parsed = new URL(url);
+    return `${parsed.hostname}:${parsed.port || defaultPort}${options.path ? parsed.pathname : ''}`;
+  } catch {
+    return 'unparseable URL';
+  }
+}

@@ -14,7 +14,7 @@ import { type Database, openDatabase, openRelayDatabase } from '../db/client.js'
 import { type DataDirHolder, type DataDirLock, tryLockDataDir } from '../db/data-dir.js';
 import { runMigrations } from '../db/migrate.js';
 import { relaySocketFits } from '../db/relay.js';
-import { connectionFailure, SettingError } from '../errors.js';
+import { connectionFailure, SettingError, urlAddress } from '../errors.js';
 import { resolveJwtSecret } from './jwt-secret.js';
 
 export interface Runtime {
@@ -146,7 +146,7 @@ function databaseError(error: unknown, config: Config, opening: boolean): unknow
     if (!reason) return error;
     return new SettingError(
       'DATABASE_URL',
-      `cannot reach PostgreSQL at DATABASE_URL (${describeUrl(config.databaseUrl)}): ${reason}`,
+      `cannot reach PostgreSQL at DATABASE_URL (${urlAddress(config.databaseUrl, 5432, { path: true })}): ${reason}`,
       { cause: error },
     );
   }
@@ -157,14 +157,4 @@ function databaseError(error: unknown, config: Config, opening: boolean): unknow
     `cannot open the embedded database in DATA_DIR (${config.dataDir}): ${detail}`,
     { cause: error },
   );
-}
-
-/** `host:port/database` of a PostgreSQL URL, without the credentials. */
-function describeUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    return `${parsed.hostname}:${parsed.port || '5432'}${parsed.pathname}`;
-  } catch {
-    return 'unparseable URL';
-  }
 }

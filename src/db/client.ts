@@ -12,6 +12,7 @@ import { drizzle as drizzleNodePg } from 'drizzle-orm/node-postgres';
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
 import pg from 'pg';
+import { RELAY_PORT } from './relay.js';
 import * as schema from './schema.js';
 
 /** A Drizzle handle on either engine; a transaction handle has the same type. */
@@ -64,18 +65,7 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
       connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
       application_name: 'stampede',
     });
-    // An idle client that errors (server restart) must not crash the process: the pool drops it.
-    pool.on('error', () => {});
-    const db = drizzleNodePg({ client: pool, schema }) as unknown as Db;
-    return {
-      db,
-      engine: 'postgres',
-      pool,
-      ping: async () => {
-        await pool.query('SELECT 1');
-      },
-      close: () => pool.end(),
-    };
+    return { ...poolDatabase(pool), engine: 'postgres', pool };
   }
   if (options.dataDir) mkdirSync(options.dataDir, { recursive: true });
   const client = await PGlite.create(options.dataDir ?? 'memory://', {
@@ -100,13 +90,23 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
  * connections, no statement timeout (the relay's start-up ignores session parameters).
  */
 export async function openRelayDatabase(dataDir: string): Promise<Database> {
-  const pool = new pg.Pool({ host: dataDir, port: 5432, user: 'postgres', database: 'postgres', max: 4 });
+  const pool = new pg.Pool({
+    host: dataDir,
+    port: RELAY_PORT,
+    user: 'postgres',
+    database: 'postgres',
+    max: 4,
+  });
+  // The pool is not exposed: its connections share the server's one PGlite session.
+  return { ...poolDatabase(pool), engine: 'pglite', pool: undefined };
+}
+
+/** Drizzle, ping and close over a node-postgres pool. */
+function poolDatabase(pool: pg.Pool): Pick<Database, 'db' | 'ping' | 'close'> {
+  // An idle client that errors (server restart) must not crash the process: the pool drops it.
   pool.on('error', () => {});
-  const db = drizzleNodePg({ client: pool, schema }) as unknown as Db;
   return {
-    db,
-    engine: 'pglite',
-    pool: undefined,
+    db: drizzleNodePg({ client: pool, schema }) as unknown as Db,
     ping: async () => {
       await pool.query('SELECT 1');
     },

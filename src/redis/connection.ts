@@ -10,7 +10,7 @@
  */
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
 import { ConfigError, type RedisConfig } from '../config.js';
-import { connectionFailure, SettingError } from '../errors.js';
+import { connectionFailure, SettingError, urlAddress } from '../errors.js';
 import { RedisKeys } from './keys.js';
 
 export type RedisClient = Redis | Cluster;
@@ -98,7 +98,7 @@ export async function connectRedis(config: RedisConfig, name = 'stampede'): Prom
     const setting = config.clusterNodes ? 'REDIS_CLUSTER_NODES' : 'REDIS_URL';
     const address = config.clusterNodes
       ? config.clusterNodes.map((node) => `${node.host}:${node.port}`).join(',')
-      : redisAddress(config.url ?? '');
+      : urlAddress(config.url ?? '', 6379);
     const reason =
       connectionFailure(lastError) ??
       connectionFailure(error) ??
@@ -106,16 +106,6 @@ export async function connectRedis(config: RedisConfig, name = 'stampede'): Prom
     throw new SettingError(setting, `cannot reach Redis at ${setting} (${address}): ${reason}`, {
       cause: error,
     });
-  }
-}
-
-/** `host:port` of a Redis URL, without the credentials. */
-function redisAddress(url: string): string {
-  try {
-    const parsed = new URL(url);
-    return `${parsed.hostname}:${parsed.port || '6379'}`;
-  } catch {
-    return 'unparseable URL';
   }
 }
 
