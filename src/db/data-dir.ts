@@ -75,9 +75,11 @@ export async function tryLockDataDir(
       retries: 0,
       onCompromised,
     });
+  const holder: DataDirHolder = { pid: process.pid, command, startedAt: new Date().toISOString() };
   let release: () => Promise<void>;
   try {
     release = await lockMain();
+    writeHolder(dir, holder);
   } catch (error) {
     if ((error as { code?: string }).code !== 'ELOCKED') throw error;
     const releaseTakeover = await lockfile.lock(join(dir, TAKEOVER_NAME), {
@@ -88,8 +90,8 @@ export async function tryLockDataDir(
       retries: { retries: 50, minTimeout: 50, maxTimeout: 200 },
     });
     try {
-      const holder = readHolder(dir);
-      if (!holder || processIsAlive(holder.pid)) return { locked: false, holder };
+      const previous = readHolder(dir);
+      if (!previous || processIsAlive(previous.pid)) return { locked: false, holder: previous };
       rmSync(join(dir, LOCK_NAME), { recursive: true, force: true });
       try {
         release = await lockMain();
@@ -98,13 +100,11 @@ export async function tryLockDataDir(
         return { locked: false, holder: readHolder(dir) };
       }
       // Written before the takeover lock is released, so the next checker sees the new holder.
-      writeHolder(dir, { pid: process.pid, command, startedAt: new Date().toISOString() });
+      writeHolder(dir, holder);
     } finally {
       await releaseTakeover();
     }
   }
-  const holder: DataDirHolder = { pid: process.pid, command, startedAt: new Date().toISOString() };
-  writeHolder(dir, holder);
   let released = false;
   return {
     locked: true,
