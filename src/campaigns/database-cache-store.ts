@@ -45,10 +45,15 @@ export function databaseCampaignCacheStore(
         // A malformed message is dropped; the L1 TTL bounds what it would have refreshed.
       }
     });
-    client.once('error', (error) => {
+    // `on`, not `once`: the client stays a pool member after close(), and a later error (the
+    // database dropped, the server restarted) must not become an unhandled 'error' event.
+    client.on('error', (error) => {
+      // Only while it is still this store's listener: after close() or a first error the client
+      // has been released, and releasing it again throws.
+      if (listener !== client) return;
+      listener = undefined;
       onError(error);
       client.release(true);
-      listener = undefined;
       setTimeout(() => listen(onEntry).catch(onError), RELISTEN_DELAY_MS).unref();
     });
     await client.query(`LISTEN ${CAMPAIGN_CACHE_CHANNEL}`);

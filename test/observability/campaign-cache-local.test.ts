@@ -4,9 +4,17 @@
  * can (sold out, suspended) without reaching the strategy; it never admits by itself, and a stock
  * increase or a resume reopens claims at once.
  */
+
+import { sql } from 'drizzle-orm';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/app/build-app.js';
+import { entryOf } from '../../src/campaigns/cache.js';
+import {
+  CAMPAIGN_CACHE_CHANNEL,
+  databaseCampaignCacheStore,
+} from '../../src/campaigns/database-cache-store.js';
+import { CampaignService } from '../../src/campaigns/service.js';
 import {
   bearer,
   createCampaign,
@@ -16,7 +24,8 @@ import {
   useTestApp,
 } from '../helpers/app.js';
 import { countedDbAtomic } from '../helpers/counted-strategy.js';
-import { ENGINES } from '../support/database.js';
+import { campaignInput } from '../support/campaigns.js';
+import { createTestDatabase, ENGINES } from '../support/database.js';
 
 /** A claim for `userId` through `app`, acting with `token`. */
 const claimAs = (app: FastifyInstance, token: string, campaignId: string, userId: string) =>
@@ -119,5 +128,36 @@ describe('campaign cache without Redis across two processes on postgres', () => 
     } finally {
       await b.close();
     }
+  });
+});
+
+describe('LISTEN connection of the campaign cache on postgres', () => {
+  it('listens again after its connection is killed, and ignores errors after close', async () => {
+    const database = await createTestDatabase('postgres');
+    const errors: unknown[] = [];
+    const store = databaseCampaignCacheStore(database, (error) => errors.push(error));
+    const received: string[] = [];
+    await store.subscribe((campaignId) => received.push(campaignId));
+    try {
+      // Kill the listening backend: the store reports it once and opens a new LISTEN connection.
+      await database.db.execute(
+        sql`SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+            WHERE query = ${`LISTEN ${CAMPAIGN_CACHE_CHANNEL}`} AND datname = current_database()`,
+      );
+      const campaign = await new CampaignService(database.db).create(campaignInput());
+      let delivered = false;
+      for (let i = 0; i < 100 && !delivered; i++) {
+        await store.publish({ campaignId: campaign.id, ...entryOf(campaign) });
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        delivered = received.includes(campaign.id);
+      }
+      expect(delivered).toBe(true);
+      expect(errors).toHaveLength(1);
+    } finally {
+      await store.close();
+      // Terminating every connection after close must not reach the closed store (nor throw).
+      await database.close();
+    }
+    expect(errors).toHaveLength(1);
   });
 });
