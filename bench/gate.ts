@@ -31,6 +31,7 @@ import { promisify } from 'node:util';
 import autocannon from 'autocannon';
 import Fastify from 'fastify';
 import { buildApp } from '../src/app/build-app.js';
+import { insertUser } from '../src/auth/users.js';
 import { CampaignService } from '../src/campaigns/service.js';
 import { loadConfig } from '../src/config.js';
 import { openDatabase } from '../src/db/client.js';
@@ -88,7 +89,13 @@ async function serve(): Promise<void> {
   empty.post('/empty', async (_request, reply) => reply.code(202).send({}));
   await empty.listen({ host: '127.0.0.1', port: 0 });
   const port = (server: typeof app.server) => (server.address() as { port: number }).port;
-  const token = app.tokens.sign({ sub: randomUUID(), role: 'service' });
+  // Tokens must name a real user (src/auth/principals.ts).
+  const service = await insertUser(database.db, {
+    email: `bench-${randomUUID()}@stampede.invalid`,
+    role: 'service',
+    passwordHash: 'not a password hash: this account cannot sign in',
+  });
+  const token = app.tokens.sign({ sub: service!.id, role: 'service', ver: service!.tokenVersion });
   const ports = { app: port(app.server), noLimit: port(noLimit.server), empty: port(empty.server) };
   console.log(JSON.stringify({ ...ports, token }));
   process.once('SIGTERM', async () => {

@@ -32,7 +32,7 @@
  * deleted afterwards; BENCH_PORT, the first of the ports used (default 7320).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { createHmac, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { mkdirSync, openSync, writeFileSync } from 'node:fs';
 import { cpus, freemem, totalmem } from 'node:os';
 import { parseArgs } from 'node:util';
@@ -55,7 +55,8 @@ import { treeCpuMs } from './cpu.js';
 
 const ROOT = new URL('..', import.meta.url).pathname;
 const JWT_SECRET = randomBytes(32).toString('hex');
-const ADMIN_ID = '00000000-0000-4000-8000-0000000be001';
+const ADMIN_EMAIL = 'bench@stampede.invalid';
+const ADMIN_PASSWORD = randomBytes(16).toString('hex');
 
 const { values: options } = parseArgs({
   options: {
@@ -89,12 +90,18 @@ interface Row {
   ratioToBaseline?: number;
 }
 
-/** An HS256 JWT with `iat` and `exp` (in an hour), as the app's verifier (src/http/auth.ts) accepts it. */
-function signToken(payload: Record<string, unknown>): string {
-  const encode = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
-  const now = Math.floor(Date.now() / 1000);
-  const body = `${encode({ alg: 'HS256', typ: 'JWT' })}.${encode({ ...payload, iat: now, exp: now + 3600 })}`;
-  return `${body}.${createHmac('sha256', JWT_SECRET).update(body).digest('base64url')}`;
+/**
+ * An access token of the run's admin (created by `serve` from STAMPEDE_ADMIN_EMAIL/PASSWORD): tokens
+ * must name a real user, so the bench signs in as an operator would.
+ */
+async function adminToken(url: string): Promise<string> {
+  const response = await fetch(`${url}/v1/auth/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ email: ADMIN_EMAIL, password: ADMIN_PASSWORD }),
+  });
+  if (!response.ok) throw new Error(`bench admin login: ${response.status} ${await response.text()}`);
+  return ((await response.json()) as { accessToken: string }).accessToken;
 }
 
 /** A server process under test; its logs go to /dev/null so that writing them is part of the cost. */
@@ -246,6 +253,8 @@ async function startClaimTarget(
     {
       DATABASE_URL: url,
       JWT_SECRET,
+      STAMPEDE_ADMIN_EMAIL: ADMIN_EMAIL,
+      STAMPEDE_ADMIN_PASSWORD: ADMIN_PASSWORD,
       LOG_LEVEL: 'info',
       DB_POOL_SIZE: '10',
       LOAD_SHED_MAX_EVENT_LOOP_DELAY_MS: '0',
@@ -256,7 +265,7 @@ async function startClaimTarget(
     '/healthz',
   );
   try {
-    const token = signToken({ sub: ADMIN_ID, role: 'admin' });
+    const token = await adminToken(server.url);
     const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
     const created = await fetch(`${server.url}/v1/campaigns`, {
       method: 'POST',

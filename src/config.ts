@@ -137,7 +137,19 @@ export const ConfigSchema = Type.Object({
   }),
   jwtTtlSeconds: env(
     'JWT_TTL_SECONDS',
-    Type.Integer({ minimum: 60, default: 3600, description: 'access token lifetime, s' }),
+    Type.Integer({
+      minimum: 60,
+      default: 900,
+      description: 'access token lifetime, s (short: sessions last through refresh tokens)',
+    }),
+  ),
+  refreshTokenTtlSeconds: env(
+    'REFRESH_TOKEN_TTL_SECONDS',
+    Type.Integer({
+      minimum: 300,
+      default: 1_209_600,
+      description: 'refresh token lifetime, s (14 days); each refresh issues a new one',
+    }),
   ),
   logLevel: env('LOG_LEVEL', Enumeration(LOG_LEVELS, { default: 'info' })),
   metricsEnabled: env(

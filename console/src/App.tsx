@@ -5,12 +5,12 @@
 import { Anchor, AppShell, Button, Group, Loader, Text, Title } from '@mantine/core';
 import { lazy, Suspense } from 'react';
 import { Link, Route, Switch, useLocation } from 'wouter';
-import { queryClient } from './api';
+import { signOut } from './api';
 import { RouteBoundary } from './components/RouteBoundary';
 import { Campaigns } from './routes/campaigns/Campaigns';
 import { NotAllowed } from './routes/not-allowed/NotAllowed';
 import { SignIn } from './routes/sign-in/SignIn';
-import { session, useSession } from './session';
+import { useSession } from './session';
 
 const CampaignForm = lazy(() => import('./routes/campaign-form/CampaignForm'));
 const CampaignPage = lazy(() => import('./routes/campaign/CampaignPage'));
@@ -29,10 +29,6 @@ export function App() {
   }
   if (!current) return <SignIn />;
   if (current.role !== 'admin') return <NotAllowed email={current.email} role={current.role} />;
-  const signOut = () => {
-    session.end();
-    queryClient.clear();
-  };
   return (
     <AppShell header={{ height: 56 }} padding="md">
       <AppShell.Header>
@@ -56,7 +52,7 @@ export function App() {
           </Group>
           <Group>
             <Text size="sm">{current.email}</Text>
-            <Button variant="default" size="xs" onClick={signOut}>
+            <Button variant="default" size="xs" onClick={() => void signOut()}>
               Sign out
             </Button>
           </Group>

@@ -1,11 +1,12 @@
 /**
  * The console's one API client, made once from the generated OpenAPI types (@stampede/client),
- * and its TanStack Query bindings (openapi-react-query). A 401 ends the session.
+ * and its TanStack Query bindings (openapi-react-query). The access token is refreshed shortly
+ * before it expires (at `refreshAt`, or at once when a reload finds it past); a 401 ends the session.
  */
 import { createStampedeClient, isProblem, type Problem } from '@stampede/client';
 import { QueryClient } from '@tanstack/react-query';
 import createQueryHooks from 'openapi-react-query';
-import { session } from './session';
+import { type Session, session, startSessionFrom } from './session';
 
 export const client = createStampedeClient(window.location.origin, () => session.get()?.token);
 client.use({
@@ -15,6 +16,42 @@ client.use({
 });
 
 export const $api = createQueryHooks(client);
+
+let refreshTimer: ReturnType<typeof setTimeout> | undefined;
+let scheduledFor: Session | undefined;
+
+/** Exchanges the session's refresh token for the next pair; a refusal ends the session. */
+async function refreshSession(current: Session): Promise<void> {
+  const { data } = await client
+    .POST('/v1/auth/refresh', { body: { refreshToken: current.refreshToken } })
+    .catch(() => ({ data: undefined }));
+  // Only if nothing replaced the session meanwhile (a sign-out, another sign-in).
+  if (session.get() !== current) return;
+  if (data) startSessionFrom(data);
+  else session.end();
+}
+
+/** Keeps one refresh scheduled for the current session. */
+function scheduleRefresh(): void {
+  const current = session.get();
+  if (current === scheduledFor) return;
+  scheduledFor = current;
+  clearTimeout(refreshTimer);
+  if (!current) return;
+  const delay = Math.max(0, current.refreshAt - Date.now());
+  refreshTimer = setTimeout(() => void refreshSession(current), delay);
+}
+session.subscribe(scheduleRefresh);
+scheduleRefresh();
+
+/** Signs out: revokes the session at the API (its refresh tokens), then forgets it here. */
+export async function signOut(): Promise<void> {
+  const current = session.get();
+  session.end();
+  queryClient.clear();
+  if (current)
+    await client.POST('/v1/auth/logout', { body: { refreshToken: current.refreshToken } }).catch(() => {});
+}
 
 export const queryClient = new QueryClient({
   defaultOptions: { queries: { retry: 1, staleTime: 2_000 } },

@@ -12,6 +12,7 @@ import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { archiveRoutes } from '../archive/routes.js';
+import { PrincipalCache } from '../auth/principals.js';
 import { authRoutes } from '../auth/routes.js';
 import { userRoutes } from '../auth/users-routes.js';
 import { CampaignCache } from '../campaigns/cache.js';
@@ -93,7 +94,16 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     app.addHook('onClose', () => owned.close());
     redis = owned;
   }
-  await app.register(authentication, { secret: config.jwtSecret, ttlSeconds: config.jwtTtlSeconds });
+  const principals = new PrincipalCache(database, (err) =>
+    app.log.warn({ err }, 'principal notifications lost'),
+  );
+  await principals.start();
+  app.addHook('onClose', () => principals.close());
+  await app.register(authentication, {
+    secret: config.jwtSecret,
+    ttlSeconds: config.jwtTtlSeconds,
+    directory: principals,
+  });
   await app.register(rateLimit, {
     store: redis && { redis: redis.client, nameSpace: redis.keys.rateLimitNamespace },
   });
@@ -181,9 +191,13 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       signup: config.signupRateLimit,
       store: redis && { client: redis.client, prefix: `${redis.keys.rateLimitNamespace}failures:` },
     });
-    await scope.register(authRoutes, { db, ttlSeconds: config.jwtTtlSeconds });
+    await scope.register(authRoutes, {
+      db,
+      ttlSeconds: config.jwtTtlSeconds,
+      refreshTtlSeconds: config.refreshTokenTtlSeconds,
+    });
   });
-  await app.register(userRoutes, { db, jwtSecret: config.jwtSecret });
+  await app.register(userRoutes, { db, jwtSecret: config.jwtSecret, principals });
   // Reads come from the cache only with Redis (seed 003's two levels); without it they stay exact
   // (the cache still refuses claims).
   await app.register(campaignRoutes, { campaigns, campaignCache: redis ? campaignCache : undefined });

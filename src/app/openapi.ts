@@ -33,8 +33,20 @@ export const OPERATIONS: Record<string, OperationDoc> = {
   },
   'POST /v1/auth/login': {
     operationId: 'logIn',
-    description: 'Exchanges email and password for a bearer access token (HS256 JWT).',
+    description:
+      'Exchanges email and password for a short-lived bearer access token (HS256 JWT, `expiresIn` seconds) and a refresh token. Access tokens stop working within 5 s of a change to their user (role, password, disable, delete).',
     problems: ['invalid-credentials', 'account-disabled', 'rate-limited'],
+  },
+  'POST /v1/auth/refresh': {
+    operationId: 'refreshSession',
+    description:
+      'Exchanges a refresh token for a new access token and a new refresh token. Each refresh token works once: presenting a used one again revokes the whole session (refresh token rotation).',
+    problems: ['unauthorized'],
+  },
+  'POST /v1/auth/logout': {
+    operationId: 'logOut',
+    description:
+      'Revokes the session of a refresh token (every token of its rotation). Answers 204 whether or not the token was known, so it tells nothing about tokens.',
   },
   'GET /v1/setup': {
     operationId: 'getSetupState',

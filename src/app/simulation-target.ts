@@ -3,10 +3,14 @@
  * port, on a fresh in-memory PGlite or on the PostgreSQL of DATABASE_URL (where it only adds a
  * campaign).
  *
- * It does not shed load (see below). The in-process server signs its own admin token with a random secret generated for the run, so
- * the token is worthless anywhere else and no JWT_SECRET is needed.
+ * It does not shed load (see below). The in-process server signs its own admin token with a random
+ * secret generated for the run, so the token is worthless anywhere else and no JWT_SECRET is needed.
+ * Tokens must name a real user (src/auth/principals.ts), so the run acts as the admin account
+ * {@link SIMULATOR_EMAIL}, created on first use with a random password nobody knows.
  */
 import { randomBytes } from 'node:crypto';
+import { hashPassword } from '../auth/passwords.js';
+import { findUserByEmail, insertUser } from '../auth/users.js';
 import type { Config, StrategyName } from '../config.js';
 import { type Database, openDatabase } from '../db/client.js';
 import { runMigrations } from '../db/migrate.js';
@@ -41,8 +45,8 @@ export interface InProcessOptions {
   issuance?: IssuancePluginFactory | undefined;
 }
 
-/** The principal the simulator acts as; idempotency keys are scoped to it. */
-export const SIMULATOR_SUBJECT = 'stampede-simulate';
+/** The account the simulator acts as (an admin, so it may act for the simulated users). */
+export const SIMULATOR_EMAIL = 'simulate@stampede.invalid';
 
 /** Starts Stampede in this process on 127.0.0.1, port 0. The caller closes the target. */
 export async function startInProcessTarget(options: InProcessOptions): Promise<SimulationTarget> {
@@ -73,6 +77,15 @@ export async function startInProcessTarget(options: InProcessOptions): Promise<S
       !plugin && options.strategy === 'redis-gate' && redis
         ? startInProcessWorker(config, database.db)
         : undefined;
+    // Found rather than replaced when it exists: replacing would bump its token version and
+    // revoke the token of a simulation running beside this one.
+    const user =
+      (await insertUser(database.db, {
+        email: SIMULATOR_EMAIL,
+        role: 'admin',
+        passwordHash: await hashPassword(randomBytes(32).toString('base64url')),
+      })) ?? (await findUserByEmail(database.db, SIMULATOR_EMAIL));
+    if (!user) throw new Error(`the simulator account ${SIMULATOR_EMAIL} could not be created`);
     const server = await startServer(app, '127.0.0.1', 0);
     const activePlugin = plugin;
     const settle = activePlugin
@@ -83,7 +96,7 @@ export async function startInProcessTarget(options: InProcessOptions): Promise<S
     return {
       mode: 'in-process',
       url: server.url,
-      token: app.tokens.sign({ sub: SIMULATOR_SUBJECT, role: 'admin' }),
+      token: app.tokens.sign({ sub: user.id, role: user.role, ver: user.tokenVersion }),
       engine: database.engine,
       strategy: options.strategy,
       readTruth: (campaignId, acknowledgedIds) => readDatabaseTruth(database.db, campaignId, acknowledgedIds),

@@ -10,8 +10,9 @@
  * - `DELETE /v1/users/{id}` → 204.
  *
  * The setup routes are public and rate-limited per client address (20 a minute). The last enabled admin cannot be demoted, disabled or deleted (409 `last-admin`), so an
- * installation never locks its operators out. Tokens already issued stay valid until they expire
- * (JWT_TTL_SECONDS); a disabled account cannot log in again.
+ * installation never locks its operators out. A PATCH or DELETE takes the user's tokens back: its
+ * refresh tokens are revoked in the same transaction, and its access tokens are refused by every
+ * process within 5 s (at once in this one; src/auth/principals.ts).
  */
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
@@ -23,6 +24,7 @@ import { requireRole } from '../http/auth.js';
 import { requestLimit } from '../http/rate-limit.js';
 import { ProblemResponses, Uuid } from '../http/schemas.js';
 import { hashPassword } from './passwords.js';
+import { revokeUserRefreshTokens } from './refresh-tokens.js';
 import { createFirstAdmin, isSetupToken, setupNeeded } from './setup.js';
 import {
   deleteUser,
@@ -70,11 +72,16 @@ function userJson(user: User) {
 
 export interface UserRouteOptions {
   db: Db;
+  /** Told after a committed change to a user, so its access tokens stop working. */
+  principals: { changed(userId: string): Promise<void> };
   /** The installation's JWT secret, from which the setup token is derived. */
   jwtSecret: string;
 }
 
-export async function userRoutes(app: FastifyInstance, { db, jwtSecret }: UserRouteOptions): Promise<void> {
+export async function userRoutes(
+  app: FastifyInstance,
+  { db, jwtSecret, principals }: UserRouteOptions,
+): Promise<void> {
   const api = app.withTypeProvider<TypeBoxTypeProvider>();
   const setupLimit = requestLimit(app, {
     max: SETUP_REQUESTS_PER_MINUTE,
@@ -195,12 +202,14 @@ export async function userRoutes(app: FastifyInstance, { db, jwtSecret }: UserRo
       const losesAdmin =
         user.role === 'admin' && ((role !== undefined && role !== 'admin') || disabled === true);
       if (losesAdmin) await keepOneAdmin(id);
-      const updated = await updateUser(db, id, {
-        role,
-        disabled,
-        passwordHash: password === undefined ? undefined : await hashPassword(password),
+      const passwordHash = password === undefined ? undefined : await hashPassword(password);
+      const updated = await db.transaction(async (tx) => {
+        const changed = await updateUser(tx, id, { role, disabled, passwordHash });
+        if (changed) await revokeUserRefreshTokens(tx, id);
+        return changed;
       });
       if (!updated) throw new DomainError('not-found', `user ${id} does not exist`);
+      await principals.changed(id);
       return userJson(updated);
     },
   );
@@ -222,7 +231,9 @@ export async function userRoutes(app: FastifyInstance, { db, jwtSecret }: UserRo
       const user = await findUserById(db, id);
       if (!user) throw new DomainError('not-found', `user ${id} does not exist`);
       if (user.role === 'admin') await keepOneAdmin(id);
+      // Its refresh tokens go with it (ON DELETE CASCADE).
       await deleteUser(db, id);
+      await principals.changed(id);
       return reply.code(204).send(null);
     },
   );

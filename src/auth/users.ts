@@ -3,6 +3,7 @@
  * Emails are stored trimmed and lower-cased, so lookups are case-insensitive.
  */
 import { and, desc, eq, getTableColumns, isNull, ne, sql } from 'drizzle-orm';
+import type { PgUpdateSetSource } from 'drizzle-orm/pg-core';
 import type { Db } from '../db/client.js';
 import type { KeysetPosition } from '../db/keyset.js';
 import { users } from '../db/schema.js';
@@ -16,6 +17,8 @@ export interface User {
   createdAt: Date;
   /** When an admin disabled the account (it can no longer log in); null while enabled. */
   disabledAt: Date | null;
+  /** The version access tokens must carry (`ver`); bumped by every change that revokes tokens. */
+  tokenVersion: number;
 }
 
 export function normalizeEmail(email: string): string {
@@ -49,7 +52,12 @@ export async function upsertUser(
     .values({ ...input, email: normalizeEmail(input.email) })
     .onConflictDoUpdate({
       target: users.email,
-      set: { passwordHash: input.passwordHash, role: input.role },
+      // A new password or role takes back the tokens issued before it.
+      set: {
+        passwordHash: input.passwordHash,
+        role: input.role,
+        tokenVersion: sql`${users.tokenVersion} + 1`,
+      },
     })
     .returning({
       id: users.id,
@@ -58,6 +66,7 @@ export async function upsertUser(
       role: users.role,
       createdAt: users.createdAt,
       disabledAt: users.disabledAt,
+      tokenVersion: users.tokenVersion,
       // xmax is 0 for a freshly inserted row version and non-zero for an updated one.
       created: sql<boolean>`(xmax = 0)`,
     });
@@ -127,13 +136,17 @@ export interface UserChanges {
   disabled?: boolean | undefined;
 }
 
-/** Applies `changes`; returns the updated user, or undefined for an unknown id. */
+/**
+ * Applies `changes`; returns the updated user, or undefined for an unknown id. Any change bumps
+ * `token_version`, so the tokens issued before it stop working (src/auth/principals.ts).
+ */
 export async function updateUser(db: Db, id: string, changes: UserChanges): Promise<User | undefined> {
-  const set: Partial<typeof users.$inferInsert> = {};
+  const set: PgUpdateSetSource<typeof users> = {};
   if (changes.role !== undefined) set.role = changes.role;
   if (changes.passwordHash !== undefined) set.passwordHash = changes.passwordHash;
   if (changes.disabled !== undefined) set.disabledAt = changes.disabled ? new Date() : null;
   if (Object.keys(set).length === 0) return findUserById(db, id);
+  set.tokenVersion = sql`${users.tokenVersion} + 1`;
   const rows = await db.update(users).set(set).where(eq(users.id, id)).returning();
   return rows[0] && toUser(rows[0]);
 }

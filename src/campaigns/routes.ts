@@ -27,8 +27,8 @@ import {
 import type { CampaignService } from './service.js';
 
 /** True when the request carries a valid admin token (reads are public; drafts are for admins). */
-function isAdmin(request: FastifyRequest): boolean {
-  return optionalPrincipal(request)?.role === 'admin';
+async function isAdmin(request: FastifyRequest): Promise<boolean> {
+  return (await optionalPrincipal(request))?.role === 'admin';
 }
 
 export interface CampaignRouteOptions {
@@ -100,7 +100,7 @@ export async function campaignRoutes(
     async (request) => {
       const { limit, status } = request.query;
       const after = decodeCursor(request.query.cursor);
-      const admin = isAdmin(request);
+      const admin = await isAdmin(request);
       if (status === 'draft' && !admin) return { items: [], nextCursor: null };
       const page = await campaigns.list({ limit, status, after });
       // Drafts are filtered after paging, so a public page may be short; the cursor stays exact.
@@ -121,7 +121,7 @@ export async function campaignRoutes(
     },
     async (request) => {
       const campaign = await readCampaign(request.params.id);
-      if (campaign.status === 'draft' && !isAdmin(request)) throw notFound(campaign);
+      if (campaign.status === 'draft' && !(await isAdmin(request))) throw notFound(campaign);
       return campaignJson(campaign);
     },
   );

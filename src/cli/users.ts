@@ -3,6 +3,8 @@ import type { Command } from 'commander';
 import { Option } from 'commander';
 import { openRuntime } from '../app/runtime.js';
 import { hashPassword } from '../auth/passwords.js';
+import { announcePrincipalChange } from '../auth/principals.js';
+import { revokeUserRefreshTokens } from '../auth/refresh-tokens.js';
 import { upsertUser } from '../auth/users.js';
 import { loadConfig } from '../config.js';
 import { ROLES, type Role } from '../http/auth.js';
@@ -26,6 +28,11 @@ export function registerUsers(program: Command): void {
           passwordHash,
           role: options.role,
         });
+        if (!created) {
+          // A new password or role ends the account's sessions, as the users API does.
+          await revokeUserRefreshTokens(runtime.database.db, user.id);
+          await announcePrincipalChange(runtime.database, user.id);
+        }
         console.log(`${created ? 'created' : 'updated'} ${user.role} ${user.email} (${user.id})`);
       } finally {
         await runtime.close();

@@ -40,8 +40,14 @@ export const users = pgTable(
     passwordHash: text('password_hash').notNull(),
     role: text('role').notNull(),
     createdAt: createdAt(),
-    /** Set when an admin disables the account: it can no longer log in. */
+    /** Set when an admin disables the account: it can no longer log in, and its tokens stop working. */
     disabledAt: timestamp('disabled_at', { withTimezone: true }),
+    /**
+     * Bumped by every change that must take the user's tokens back (role, password, disable,
+     * enable): access tokens carry the version they were signed with (`ver`), and a request whose
+     * token is older is refused (src/auth/principals.ts).
+     */
+    tokenVersion: integer('token_version').notNull().default(0),
   },
   (t) => [
     uniqueIndex('users_email_unique').on(t.email),
@@ -51,6 +57,37 @@ export const users = pgTable(
 
 /** The CHECK that caps a campaign's redeemed discount at its budget; its violation is `budget-exhausted`. */
 export const REDEEMED_WITHIN_BUDGET = 'campaigns_redeemed_within_budget';
+
+/**
+ * Refresh tokens (src/auth/refresh-tokens.ts), stored as the SHA-256 of the opaque token, never the
+ * token itself. Each use rotates: the row is marked `used_at` and a new row of the same `family_id`
+ * is issued; presenting a used token again revokes its whole family (OAuth 2.0 Security BCP,
+ * https://datatracker.ietf.org/doc/html/draft-ietf-oauth-security-topics, "refresh token rotation").
+ * Rows go with their user.
+ */
+export const refreshTokens = pgTable(
+  'refresh_tokens',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    userId: uuid('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    familyId: uuid('family_id').notNull(),
+    /** Hex SHA-256 of the token. */
+    tokenHash: text('token_hash').notNull(),
+    createdAt: createdAt(),
+    expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
+    /** Set when the token was exchanged for a new pair. */
+    usedAt: timestamp('used_at', { withTimezone: true }),
+    /** Set by logout, by reuse of a used token of the family, or by a user change. */
+    revokedAt: timestamp('revoked_at', { withTimezone: true }),
+  },
+  (t) => [
+    uniqueIndex('refresh_tokens_hash_unique').on(t.tokenHash),
+    index('refresh_tokens_family').on(t.familyId),
+    index('refresh_tokens_user').on(t.userId),
+  ],
+);
 
 export const campaigns = pgTable(
   'campaigns',

@@ -13,6 +13,7 @@ import {
   problemOf,
   rowCounts,
   TEST_JWT_SECRET,
+  testUserId,
   useTestApp,
 } from '../helpers/app.js';
 import { ENGINES } from '../support/database.js';
@@ -27,7 +28,7 @@ describe.each(ENGINES)('bad input on %s', (engine) => {
     const claim = await t.app.inject({
       method: 'POST',
       url: `/v1/campaigns/${campaignId}/claims`,
-      headers: bearer(t.userToken('owner')),
+      headers: bearer(await t.userToken('owner')),
     });
     couponId = claim.json().coupon.id;
   });
@@ -117,7 +118,7 @@ describe.each(ENGINES)('bad input on %s', (engine) => {
       await t.app.inject({
         method: 'POST',
         url: `/v1/campaigns/${crowded.id}/claims`,
-        headers: bearer(t.userToken(user)),
+        headers: bearer(await t.userToken(user)),
       });
     }
     await expectRejected(
@@ -135,13 +136,17 @@ describe.each(ENGINES)('bad input on %s', (engine) => {
 
   it('rejects a malformed id and answers not-found for unknown ids', async () => {
     await expectRejected(
-      { method: 'POST', url: '/v1/campaigns/not-a-uuid/claims', headers: bearer(t.userToken('u')) },
+      { method: 'POST', url: '/v1/campaigns/not-a-uuid/claims', headers: bearer(await t.userToken('u')) },
       400,
       'validation-failed',
       'params/id',
     );
     await expectRejected(
-      { method: 'POST', url: `/v1/campaigns/${randomUUID()}/claims`, headers: bearer(t.userToken('u')) },
+      {
+        method: 'POST',
+        url: `/v1/campaigns/${randomUUID()}/claims`,
+        headers: bearer(await t.userToken('u')),
+      },
       404,
       'not-found',
     );
@@ -150,7 +155,7 @@ describe.each(ENGINES)('bad input on %s', (engine) => {
       {
         method: 'POST',
         url: '/v1/redemptions',
-        headers: bearer(t.userToken('owner')),
+        headers: bearer(await t.userToken('owner')),
         payload: { couponId: randomUUID(), orderId: 'o', orderAmount: 100 },
       },
       404,
@@ -164,7 +169,7 @@ describe.each(ENGINES)('bad input on %s', (engine) => {
   });
 
   it('rejects a redemption with a negative amount or a bad Idempotency-Key', async () => {
-    const owner = bearer(t.userToken('owner'));
+    const owner = bearer(await t.userToken('owner'));
     await expectRejected(
       {
         method: 'POST',
@@ -218,9 +223,11 @@ describe.each(ENGINES)('bad input on %s', (engine) => {
 
   it('rejects a token that expires after it was accepted (the verifier cache ends at exp)', async () => {
     // exp is whole seconds: with a 2 s lifetime the token expires 1 to 2 s from now.
+    await t.userToken('brief-user'); // creates the user (version 0) the token names
     const token = createSigner({ key: TEST_JWT_SECRET, expiresIn: 2_000 })({
-      sub: 'brief-user',
+      sub: testUserId('brief-user'),
       role: 'user',
+      ver: 0,
     });
     const expiresAtMs = createDecoder()(token).exp * 1000;
     const myCoupons = { method: 'GET' as const, url: '/v1/me/coupons', headers: bearer(token) };
@@ -232,7 +239,7 @@ describe.each(ENGINES)('bad input on %s', (engine) => {
   });
 
   it('forbids a user from claiming for another user and from admin operations', async () => {
-    const user = bearer(t.userToken('mallory'));
+    const user = bearer(await t.userToken('mallory'));
     await expectRejected(
       {
         method: 'POST',
@@ -305,7 +312,7 @@ describe.each(ENGINES)('bad input on %s', (engine) => {
       for (const [url, headers] of [
         ['/v1/campaigns', {}],
         ['/v1/coupons', bearer(t.adminToken)],
-        ['/v1/me/coupons', bearer(t.userToken('owner'))],
+        ['/v1/me/coupons', bearer(await t.userToken('owner'))],
       ] as const) {
         await expectRejected(
           { method: 'GET', url: `${url}?cursor=${cursor}`, headers },

@@ -33,11 +33,11 @@ describe.each(ENGINES)('spend budgets on %s', (engine) => {
     t.app.inject({ method, url: `/v1/campaigns/${id}${path}`, headers: bearer(t.adminToken), payload });
   const patch = (id: string, payload: object) => asAdmin('PATCH', id, '', payload);
 
-  const redeem = (userId: string, target: { couponId: string } | { code: string }) =>
+  const redeem = async (userId: string, target: { couponId: string } | { code: string }) =>
     t.app.inject({
       method: 'POST',
       url: '/v1/redemptions',
-      headers: bearer(t.userToken(userId)),
+      headers: bearer(await t.userToken(userId)),
       payload: { ...target, orderId: `order-${userId}`, orderAmount: ORDER_AMOUNT },
     });
 
@@ -49,7 +49,7 @@ describe.each(ENGINES)('spend budgets on %s', (engine) => {
         const claim = await t.app.inject({
           method: 'POST',
           url: `/v1/campaigns/${campaignId}/claims`,
-          headers: bearer(t.userToken(userId)),
+          headers: bearer(await t.userToken(userId)),
         });
         expect(claim.statusCode).toBe(201);
         return { userId, couponId: claim.json().coupon.id as string };
@@ -220,7 +220,7 @@ describe.each(ENGINES)('spend budgets on %s', (engine) => {
     const validation = await t.app.inject({
       method: 'POST',
       url: '/v1/redemptions/validate',
-      headers: bearer(t.userToken('code-user-2')),
+      headers: bearer(await t.userToken('code-user-2')),
       payload: { code: second!, orderAmount: ORDER_AMOUNT },
     });
     expect(validation.json()).toMatchObject({ valid: false, reason: 'budget-exhausted' });

@@ -34,7 +34,7 @@ describe.each(ENGINES)('campaigns and accounts on %s', (engine) => {
     await t.app.inject({
       method: 'POST',
       url: `/v1/campaigns/${campaign.id}/claims`,
-      headers: bearer(t.userToken('counted')),
+      headers: bearer(await t.userToken('counted')),
     });
     const read = await t.app.inject({ method: 'GET', url: `/v1/campaigns/${campaign.id}` });
     expect(read.json()).toMatchObject({ issuedCount: 1, remaining: 49 });
@@ -48,7 +48,7 @@ describe.each(ENGINES)('campaigns and accounts on %s', (engine) => {
     const asUser = await t.app.inject({
       method: 'GET',
       url: `/v1/campaigns/${draft.id}`,
-      headers: bearer(t.userToken('curious')),
+      headers: bearer(await t.userToken('curious')),
     });
     expect(asUser.statusCode).toBe(404);
     const asAdmin = await t.app.inject({
@@ -84,7 +84,7 @@ describe.each(ENGINES)('campaigns and accounts on %s', (engine) => {
     const claim = await t.app.inject({
       method: 'POST',
       url: `/v1/campaigns/${id}/claims`,
-      headers: bearer(t.userToken('too-early')),
+      headers: bearer(await t.userToken('too-early')),
     });
     expect(problemOf(claim).body.code).toBe('campaign-not-active');
     expect((await patch(id, { startsAt: null, endsAt: null })).json()).toMatchObject({
@@ -142,7 +142,7 @@ describe.each(ENGINES)('campaigns and accounts on %s', (engine) => {
       await t.app.inject({
         method: 'POST',
         url: `/v1/campaigns/${id}/claims`,
-        headers: bearer(t.userToken('same-ms')),
+        headers: bearer(await t.userToken('same-ms')),
       });
     }
     await t.database.db.execute(
@@ -167,7 +167,7 @@ describe.each(ENGINES)('campaigns and accounts on %s', (engine) => {
     const campaignsSeen = await pageAll('/v1/campaigns?limit=1', {});
     expect(campaignsSeen.slice(0, 4)).toEqual([...ids].reverse());
     expect(new Set(campaignsSeen).size).toBe(campaignsSeen.length);
-    const couponsSeen = await pageAll('/v1/me/coupons?limit=1', bearer(t.userToken('same-ms')));
+    const couponsSeen = await pageAll('/v1/me/coupons?limit=1', bearer(await t.userToken('same-ms')));
     expect(couponsSeen).toHaveLength(4);
     expect(new Set(couponsSeen).size).toBe(4);
   });

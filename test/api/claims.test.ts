@@ -3,7 +3,7 @@
  * with the configured (default) strategy. The strategy-level conformance suite covers every strategy.
  */
 import { describe, expect, it } from 'vitest';
-import { bearer, createCampaign, problemOf, useTestApp } from '../helpers/app.js';
+import { bearer, createCampaign, problemOf, testUserId, useTestApp } from '../helpers/app.js';
 import { ENGINES } from '../support/database.js';
 
 describe.each(ENGINES)('claims over HTTP on %s', (engine) => {
@@ -14,12 +14,12 @@ describe.each(ENGINES)('claims over HTTP on %s', (engine) => {
 
   it('answers 201 with the coupon and its Location for one claim', async () => {
     const campaign = await createCampaign(t);
-    const response = await claim(campaign.id, t.userToken('first'));
+    const response = await claim(campaign.id, await t.userToken('first'));
     expect(response.statusCode).toBe(201);
     const body = response.json();
     expect(body).toMatchObject({
       status: 'issued',
-      coupon: { campaignId: campaign.id, userId: 'first', status: 'issued' },
+      coupon: { campaignId: campaign.id, userId: testUserId('first'), status: 'issued' },
     });
     expect(body.coupon.id).toBe(body.claimId);
     expect(response.headers.location).toBe(`/v1/claims/${body.claimId}`);
@@ -28,7 +28,7 @@ describe.each(ENGINES)('claims over HTTP on %s', (engine) => {
   it('issues exactly 100 coupons to 1,000 users claiming at once, and issuedCount says 100', async () => {
     const campaign = await createCampaign(t, { totalQuantity: 100 });
     const responses = await Promise.all(
-      Array.from({ length: 1000 }, (_, i) => claim(campaign.id, t.userToken(`crowd-${i}`))),
+      Array.from({ length: 1000 }, async (_, i) => claim(campaign.id, await t.userToken(`crowd-${i}`))),
     );
     expect(responses.filter((r) => r.statusCode === 201)).toHaveLength(100);
     expect(
@@ -42,7 +42,7 @@ describe.each(ENGINES)('claims over HTTP on %s', (engine) => {
     'gives one user sending 100 claims at once exactly %i coupon(s) (its limit)',
     async (limit) => {
       const campaign = await createCampaign(t, { perUserLimit: limit });
-      const token = t.userToken(`eager-${limit}`);
+      const token = await t.userToken(`eager-${limit}`);
       const responses = await Promise.all(Array.from({ length: 100 }, () => claim(campaign.id, token)));
       expect(responses.filter((r) => r.statusCode === 201)).toHaveLength(limit);
       expect(responses.filter((r) => problemOf(r).body.code === 'already-claimed')).toHaveLength(100 - limit);

@@ -10,7 +10,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { insertCodeBatch } from '../../src/codes/repository.js';
 import { timeOrderedIds } from '../../src/db/ids.js';
 import { insertDeadLetter } from '../../src/gate/persist.js';
-import { bearer, createCampaign, problemOf, useTestApp } from '../helpers/app.js';
+import { bearer, createCampaign, problemOf, testUserId, useTestApp } from '../helpers/app.js';
 import { ENGINES } from '../support/database.js';
 
 describe.each(ENGINES)('what the API does not give away on %s', (engine) => {
@@ -22,7 +22,9 @@ describe.each(ENGINES)('what the API does not give away on %s', (engine) => {
   });
 
   /** A dead letter of a claim by `userId`, stored with `error` as the worker would. */
-  async function deadLetter(userId: string, reason: Parameters<typeof insertDeadLetter>[3], error: string) {
+  /** A dead letter of a claim by the test user `name`. */
+  async function deadLetter(name: string, reason: Parameters<typeof insertDeadLetter>[3], error: string) {
+    const userId = testUserId(name);
     const claimId = randomUUID();
     const claim = { claimId, userId, userSlot: 1, admittedMs: Date.now(), campaignId };
     await insertDeadLetter(
@@ -42,7 +44,7 @@ describe.each(ENGINES)('what the API does not give away on %s', (engine) => {
     const response = await t.app.inject({
       method: 'GET',
       url: `/v1/claims/${claimId}`,
-      headers: bearer(t.userToken('owner')),
+      headers: bearer(await t.userToken('owner')),
     });
     expect(response.statusCode).toBe(200);
     expect(response.json()).toEqual({ claimId, campaignId, status: 'failed', reason: 'persist-failed' });
@@ -76,7 +78,7 @@ describe.each(ENGINES)('what the API does not give away on %s', (engine) => {
 
   it('answers 404 to a claim on a draft, as GET does', async () => {
     const draft = await createCampaign(t, { status: 'draft' });
-    const user = bearer(t.userToken('curious'));
+    const user = bearer(await t.userToken('curious'));
     const read = await t.app.inject({ method: 'GET', url: `/v1/campaigns/${draft.id}`, headers: user });
     const claim = await t.app.inject({
       method: 'POST',
@@ -96,7 +98,7 @@ describe.each(ENGINES)('what the API does not give away on %s', (engine) => {
       payload: { code: 'DRAFTCODE1' },
     });
     expect(set.statusCode).toBe(200);
-    const user = bearer(t.userToken('curious'));
+    const user = bearer(await t.userToken('curious'));
     const validation = await t.app.inject({
       method: 'POST',
       url: '/v1/redemptions/validate',
@@ -119,7 +121,7 @@ describe.each(ENGINES)('what the API does not give away on %s', (engine) => {
     const validation = await t.app.inject({
       method: 'POST',
       url: '/v1/redemptions/validate',
-      headers: bearer(t.userToken('curious')),
+      headers: bearer(await t.userToken('curious')),
       payload: { code: 'EARLYBIRD0001', orderAmount: 5000 },
     });
     expect(validation.json()).toMatchObject({ valid: false, reason: 'not-found' });
@@ -167,10 +169,10 @@ describe.each(ENGINES)('what the API does not give away on %s', (engine) => {
     const claim = await t.app.inject({
       method: 'POST',
       url: `/v1/campaigns/${campaignId}/claims`,
-      headers: bearer(t.userToken('orderly')),
+      headers: bearer(await t.userToken('orderly')),
     });
     const couponId = claim.json().coupon.id as string;
-    const headers = { ...bearer(t.userToken('orderly')), 'idempotency-key': `k-${randomUUID()}` };
+    const headers = { ...bearer(await t.userToken('orderly')), 'idempotency-key': `k-${randomUUID()}` };
     const first = await t.app.inject({
       method: 'POST',
       url: '/v1/redemptions',

@@ -12,11 +12,11 @@ describe('guessing codes', () => {
     config: { codeAttemptLimit: { max: 5, ipMax: 12, windowMs: 60_000 } },
   });
 
-  const attempt = (user: string, body: Record<string, unknown>, path = '/v1/redemptions/validate') =>
+  const attempt = async (user: string, body: Record<string, unknown>, path = '/v1/redemptions/validate') =>
     t.app.inject({
       method: 'POST',
       url: path,
-      headers: bearer(t.userToken(user)),
+      headers: bearer(await t.userToken(user)),
       payload: { orderAmount: 5000, ...(path.endsWith('validate') ? {} : { orderId: 'o-1' }), ...body },
     });
 
@@ -59,7 +59,7 @@ describe('guessing codes', () => {
     const claim = await t.app.inject({
       method: 'POST',
       url: `/v1/campaigns/${campaign.id}/claims`,
-      headers: bearer(t.userToken('holder')),
+      headers: bearer(await t.userToken('holder')),
     });
     const couponId = claim.json().coupon.id as string;
     for (let i = 0; i < 7; i++) {

@@ -5,7 +5,7 @@
 import { sql } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
 import { queryRows } from '../../src/db/client.js';
-import { bearer, createCampaign, problemOf, rowCounts, useTestApp } from '../helpers/app.js';
+import { bearer, createCampaign, problemOf, rowCounts, testUserId, useTestApp } from '../helpers/app.js';
 import { ENGINES } from '../support/database.js';
 
 describe.each(ENGINES)('redemptions on %s', (engine) => {
@@ -14,8 +14,9 @@ describe.each(ENGINES)('redemptions on %s', (engine) => {
 
   /** A fresh user with one coupon of a new campaign; returns the user's token and the coupon id. */
   async function userWithCoupon(campaignOverrides: Record<string, unknown> = {}) {
-    const userId = `shopper-${++userSeq}`;
-    const token = t.userToken(userId);
+    const name = `shopper-${++userSeq}`;
+    const token = await t.userToken(name);
+    const userId = testUserId(name);
     const campaign = await createCampaign(t, campaignOverrides);
     const claim = await t.app.inject({
       method: 'POST',
@@ -203,7 +204,7 @@ describe.each(ENGINES)('redemptions on %s', (engine) => {
 
   it("reports another user's coupon as not found and a user acting for another as forbidden", async () => {
     const owner = await userWithCoupon();
-    const other = t.userToken('someone-else');
+    const other = await t.userToken('someone-else');
     const before = await rowCounts(t.database);
     const stolen = await redeem(other, { couponId: owner.couponId, orderId: 'x', orderAmount: 5000 });
     expect(problemOf(stolen)).toMatchObject({ status: 404, body: { code: 'not-found' } });

@@ -23,7 +23,8 @@ const PASSWORD = 'console-password';
 beforeAll(ensureConsoleBuilt);
 
 describe.each(ENGINES)('operator console (%s)', (engine) => {
-  const t = useTestApp(engine);
+  // No fixture admin: the first test creates the admin through the setup page.
+  const t = useTestApp(engine, { fixturePrincipals: false });
   let base = '';
   let browser: Browser;
   let page: Page;
@@ -57,10 +58,24 @@ describe.each(ENGINES)('operator console (%s)', (engine) => {
     await target.getByRole('textbox', { name: 'Password', exact: true }).fill(PASSWORD);
     await target.getByRole('button', { name: 'Sign in' }).click();
   };
-  const claim = (campaignId: string, userId: string) =>
+  /** The admin's API token (the setup page creates the admin), signed in once. */
+  let apiToken: Promise<string> | undefined;
+  const adminApiToken = () => {
+    apiToken ??= fetch(`${base}/v1/auth/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ email: 'admin@example.com', password: PASSWORD }),
+    })
+      .then((response) => response.json())
+      .then((body) => (body as { accessToken: string }).accessToken);
+    return apiToken;
+  };
+  /** A claim for the shop user `userId`, sent by the admin as a shop backend would. */
+  const claim = async (campaignId: string, userId: string) =>
     fetch(`${base}/v1/campaigns/${campaignId}/claims`, {
       method: 'POST',
-      headers: bearer(t.userToken(userId)),
+      headers: { ...bearer(await adminApiToken()), 'content-type': 'application/json' },
+      body: JSON.stringify({ userId }),
     });
   let campaignUrl = '';
 
@@ -90,6 +105,25 @@ describe.each(ENGINES)('operator console (%s)', (engine) => {
     await page.reload();
     await page.getByRole('heading', { name: 'Campaigns' }).waitFor();
     expect(await page.evaluate('localStorage.length')).toBe(0);
+    // A reload that finds the access token due renews it at once, through the rotating refresh token.
+    const stored = async () =>
+      JSON.parse((await page.evaluate(`sessionStorage.getItem('stampede.session')`)) as string) as {
+        token: string;
+        refreshToken: string;
+        refreshAt: number;
+      };
+    const before = await stored();
+    await page.evaluate(
+      `sessionStorage.setItem('stampede.session', JSON.stringify({ ...${JSON.stringify(before)}, refreshAt: 0 }))`,
+    );
+    await page.reload();
+    await page.waitForFunction(
+      `JSON.parse(sessionStorage.getItem('stampede.session') ?? '{}').refreshToken !== ${JSON.stringify(before.refreshToken)}`,
+    );
+    const after = await stored();
+    expect(after.refreshToken).not.toBe(before.refreshToken);
+    expect(after.refreshAt).toBeGreaterThan(Date.now());
+    await page.getByRole('heading', { name: 'Campaigns' }).waitFor();
   });
 
   it('creates a campaign, showing the API validation error beside its field', async () => {
@@ -187,7 +221,7 @@ describe.each(ENGINES)('operator console (%s)', (engine) => {
     const api = await fetch(
       `${base}/v1/coupons?limit=50&campaignId=${campaignUrl.split('/').pop()}&status=issued`,
       {
-        headers: bearer(t.adminToken),
+        headers: bearer(await adminApiToken()),
       },
     );
     const winner = ((await api.json()) as { items: { userId: string | null }[] }).items.find((c) => c.userId);

@@ -157,7 +157,7 @@ describe.each(ENGINES)('codes on %s', (engine) => {
     const response = await t.app.inject({
       method: 'POST',
       url: `/v1/campaigns/${campaign.id}/codes`,
-      headers: bearer(t.userToken('someone')),
+      headers: bearer(await t.userToken('someone')),
       payload: { count: 1 },
     });
     expect(problemOf(response).status).toBe(403);

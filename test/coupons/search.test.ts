@@ -142,7 +142,7 @@ describe.each(ENGINES)('coupon search on %s', (engine) => {
 
   it('is for admins only', async () => {
     expect(
-      (await t.app.inject({ url: '/v1/coupons', headers: bearer(t.userToken('curious')) })).statusCode,
+      (await t.app.inject({ url: '/v1/coupons', headers: bearer(await t.userToken('curious')) })).statusCode,
     ).toBe(403);
   });
 });

@@ -1,12 +1,18 @@
 /**
  * Builds the real Stampede app on a test database, with tokens for an admin, a service and users.
+ *
+ * Tokens must name real, enabled users with the token version they carry (src/auth/principals.ts),
+ * so the fixture admin and service are rows of the test database, and `userToken(name)` creates
+ * the user `name` stands for on first use.
  */
+import { createHash } from 'node:crypto';
 import { sql } from 'drizzle-orm';
 import type { FastifyInstance, FastifyServerOptions, LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll } from 'vitest';
 import { buildApp } from '../../src/app/build-app.js';
 import { type Config, loadConfig } from '../../src/config.js';
-import { type Engine, queryRows } from '../../src/db/client.js';
+import { type Db, type Engine, queryRows } from '../../src/db/client.js';
+import { users } from '../../src/db/schema.js';
 import type { IssuanceStrategy } from '../../src/issuance/strategies/types.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 
@@ -32,12 +38,44 @@ export function testConfig(overrides: Partial<Config> = {}): Config & { jwtSecre
 export interface TestApp {
   app: FastifyInstance;
   database: TestDatabase;
+  /** A token of the fixture admin (absent with `fixturePrincipals: false`). */
   adminToken: string;
+  /** A token of the fixture service account (absent with `fixturePrincipals: false`). */
   serviceToken: string;
-  /** A user token for `userId` (the JWT subject). */
-  userToken(userId: string): string;
+  /**
+   * A user token for the user `name` stands for (see {@link testUserId}), created in the database
+   * on first use.
+   */
+  userToken(name: string): Promise<string>;
   close(): Promise<void>;
 }
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * The user id a test's name for a user stands for: the name itself when it is a UUID, else a UUID
+ * derived from it (the same for the same name), so tests can say `userToken('alice')` and compare
+ * coupons' `userId` with `testUserId('alice')`.
+ */
+export function testUserId(name: string): string {
+  if (UUID.test(name)) return name.toLowerCase();
+  const hex = createHash('sha256').update(name).digest('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-4${hex.slice(13, 16)}-8${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
+}
+
+/** Inserts the user `id` with `role` unless it exists; returns its token version. Tests only. */
+async function ensureUser(db: Db, id: string, role: 'admin' | 'service' | 'user'): Promise<number> {
+  await db
+    .insert(users)
+    .values({ id, role, email: `${id}@test.invalid`, passwordHash: 'not a password hash' })
+    .onConflictDoNothing();
+  const rows = await db.select({ tokenVersion: users.tokenVersion }).from(users).where(sql`id = ${id}`);
+  return rows[0]!.tokenVersion;
+}
+
+/** The fixture admin and service accounts of every test app. */
+export const TEST_ADMIN_ID = '00000000-0000-4000-8000-00000000a001';
+export const TEST_SERVICE_ID = '00000000-0000-4000-8000-00000000a002';
 
 export async function createTestApp(
   engine: Engine,
@@ -45,6 +83,11 @@ export async function createTestApp(
     config?: Partial<Config>;
     issuance?: (database: TestDatabase) => IssuanceStrategy;
     logger?: FastifyServerOptions['logger'];
+    /**
+     * false: no fixture admin and service rows (for tests of the first-run setup, which needs a
+     * database without an admin); `adminToken` and `serviceToken` are then empty.
+     */
+    fixturePrincipals?: boolean;
   } = {},
 ): Promise<TestApp> {
   const database = await createTestDatabase(engine);
@@ -55,12 +98,24 @@ export async function createTestApp(
     ...(options.issuance ? { issuance: options.issuance(database) } : {}),
   });
   await app.ready();
+  const { db } = database;
+  const tokenOf = async (sub: string, role: 'admin' | 'service' | 'user') =>
+    app.tokens.sign({ sub, role, ver: await ensureUser(db, sub, role) });
+  const fixtures = options.fixturePrincipals !== false;
+  const userTokens = new Map<string, Promise<string>>();
   return {
     app,
     database,
-    adminToken: app.tokens.sign({ sub: '00000000-0000-4000-8000-00000000a001', role: 'admin' }),
-    serviceToken: app.tokens.sign({ sub: '00000000-0000-4000-8000-00000000a002', role: 'service' }),
-    userToken: (userId) => app.tokens.sign({ sub: userId, role: 'user' }),
+    adminToken: fixtures ? await tokenOf(TEST_ADMIN_ID, 'admin') : '',
+    serviceToken: fixtures ? await tokenOf(TEST_SERVICE_ID, 'service') : '',
+    userToken: (name) => {
+      let token = userTokens.get(name);
+      if (!token) {
+        token = tokenOf(testUserId(name), 'user');
+        userTokens.set(name, token);
+      }
+      return token;
+    },
     close: async () => {
       await app.close();
       await database.close();

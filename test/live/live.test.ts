@@ -52,11 +52,11 @@ async function frameWhere(url: string, token: string, done: (frame: LiveFrame) =
   }
 }
 
-const claim = (t: TestApp, campaignId: string, userId: string) =>
+const claim = async (t: TestApp, campaignId: string, userId: string) =>
   t.app.inject({
     method: 'POST',
     url: `/v1/campaigns/${campaignId}/claims`,
-    headers: bearer(t.userToken(userId)),
+    headers: bearer(await t.userToken(userId)),
   });
 
 describe('live view, embedded database', () => {
@@ -111,7 +111,7 @@ describe('live view, embedded database', () => {
       const redeemed = await t.app.inject({
         method: 'POST',
         url: '/v1/redemptions',
-        headers: bearer(t.userToken(user)),
+        headers: bearer(await t.userToken(user)),
         payload: { couponId: claimed.coupon.id, orderId: `order-${user}`, orderAmount: 5000 },
       });
       expect(redeemed.statusCode).toBe(201);
@@ -125,7 +125,7 @@ describe('live view, embedded database', () => {
   it('refuses non-admins and unknown campaigns with problems', async () => {
     const campaign = await createCampaign(t);
     const user = await fetch(`${base}/v1/campaigns/${campaign.id}/live`, {
-      headers: bearer(t.userToken('u')),
+      headers: bearer(await t.userToken('u')),
     });
     expect(user.status).toBe(403);
     const unknown = await fetch(`${base}/v1/campaigns/0190f0e2-0000-7000-8000-000000000000/live`, {

@@ -123,7 +123,7 @@ describe('the campaign cache', () => {
     const response = await a.app.inject({
       method: 'POST',
       url: `/v1/campaigns/${campaign.id}/claims`,
-      headers: bearer(a.userToken('late-user')),
+      headers: bearer(await a.userToken('late-user')),
     });
     expect(response.statusCode).toBe(409);
     expect((response.json() as { code: string }).code).toBe('campaign-not-active');
@@ -132,11 +132,11 @@ describe('the campaign cache', () => {
 
   it('refreshes the cache when a claim finds the stock gone, so later claims are refused from it', async () => {
     const campaign = await createCampaign(a, { totalQuantity: 1 });
-    const claim = (user: string) =>
+    const claim = async (user: string) =>
       a.app.inject({
         method: 'POST',
         url: `/v1/campaigns/${campaign.id}/claims`,
-        headers: bearer(a.userToken(user)),
+        headers: bearer(await a.userToken(user)),
       });
     expect((await claim('first')).statusCode).toBe(201);
     expect((await claim('second')).statusCode).toBe(409); // the strategy says sold out

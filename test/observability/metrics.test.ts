@@ -149,7 +149,7 @@ describe('with METRICS_ENABLED=false', () => {
       const response = await off.app.inject({
         method: 'POST',
         url: `/v1/campaigns/${campaign.id}/claims`,
-        headers: bearer(off.userToken('quiet')),
+        headers: bearer(await off.userToken('quiet')),
       });
       expect(response.statusCode).toBe(201);
     } finally {

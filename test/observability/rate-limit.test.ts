@@ -54,7 +54,7 @@ describe('claim rate limit', () => {
         const response = await free.app.inject({
           method: 'POST',
           url: `/v1/campaigns/${campaign.id}/claims`,
-          headers: bearer(free.userToken('unlimited')),
+          headers: bearer(await free.userToken('unlimited')),
         });
         statuses.add(response.statusCode);
       }

@@ -30,7 +30,7 @@ describe('Redis metrics', () => {
       const response = await t.app.inject({
         method: 'POST',
         url: `/v1/campaigns/${campaign.id}/claims`,
-        headers: bearer(t.userToken(user)),
+        headers: bearer(await t.userToken(user)),
       });
       expect(response.statusCode).toBe(202);
     }

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitForDrain } from '../../src/gate/drain.js';
 import { insertDeadLetter } from '../../src/gate/persist.js';
 import { StreamWorker } from '../../src/gate/worker.js';
-import { bearer, createCampaign, createTestApp, problemOf, type TestApp } from '../helpers/app.js';
+import { bearer, createCampaign, createTestApp, problemOf, type TestApp, testUserId } from '../helpers/app.js';
 import { dropPrefix, testRedisConfig } from '../support/redis.js';
 
 describe('redis-gate over HTTP', () => {
@@ -29,11 +29,11 @@ describe('redis-gate over HTTP', () => {
     await t?.close();
   });
 
-  const claim = (campaignId: string, userId: string) =>
+  const claim = async (campaignId: string, userId: string) =>
     t.app.inject({
       method: 'POST',
       url: `/v1/campaigns/${campaignId}/claims`,
-      headers: bearer(t.userToken(userId)),
+      headers: bearer(await t.userToken(userId)),
     });
   const status = (claimId: string, token: string) =>
     t.app.inject({ method: 'GET', url: `/v1/claims/${claimId}`, headers: bearer(token) });
@@ -46,7 +46,7 @@ describe('redis-gate over HTTP', () => {
     expect(body).toMatchObject({ status: 'pending', position: 1 });
     expect(response.headers.location).toBe(`/v1/claims/${body.claimId}`);
 
-    const pending = await status(body.claimId, t.userToken('alice'));
+    const pending = await status(body.claimId, await t.userToken('alice'));
     expect(pending.json()).toEqual({
       claimId: body.claimId,
       campaignId: campaign.id,
@@ -56,15 +56,15 @@ describe('redis-gate over HTTP', () => {
 
     worker.start();
     await waitForDrain(t.database.db, t.app.services.redis!, { timeoutMs: 20_000 });
-    const issued = await status(body.claimId, t.userToken('alice'));
+    const issued = await status(body.claimId, await t.userToken('alice'));
     expect(issued.statusCode).toBe(200);
-    expect(issued.json()).toMatchObject({ status: 'issued', coupon: { id: body.claimId, userId: 'alice' } });
+    expect(issued.json()).toMatchObject({ status: 'issued', coupon: { id: body.claimId, userId: testUserId('alice') } });
   });
 
   it('refuses another user the claim status and lets an admin read it', async () => {
     const campaign = await createCampaign(t);
     const body = (await claim(campaign.id, 'bob')).json() as { claimId: string };
-    expect(problemOf(await status(body.claimId, t.userToken('mallory')))).toMatchObject({
+    expect(problemOf(await status(body.claimId, await t.userToken('mallory')))).toMatchObject({
       status: 403,
       body: { code: 'forbidden' },
     });

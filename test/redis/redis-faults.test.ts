@@ -131,11 +131,11 @@ describe('redis faults', () => {
 
     it('answers 503 with Retry-After while Redis is down, never issuing elsewhere, and recovers', async () => {
       const campaign = await createCampaign(t, { totalQuantity: 10 });
-      const claim = (user: string) =>
+      const claim = async (user: string) =>
         t.app.inject({
           method: 'POST',
           url: `/v1/campaigns/${campaign.id}/claims`,
-          headers: bearer(t.userToken(user)),
+          headers: bearer(await t.userToken(user)),
         });
       expect((await claim('before')).statusCode).toBe(202);
       await server.kill('SIGKILL');

@@ -1,6 +1,6 @@
 /** What a service or user token sees: the console is for admins only. */
 import { Alert, Button, Container, Title } from '@mantine/core';
-import { session } from '../../session';
+import { signOut } from '../../api';
 
 export function NotAllowed({ email, role }: { email: string; role: string }) {
   return (
@@ -12,7 +12,7 @@ export function NotAllowed({ email, role }: { email: string; role: string }) {
         <Alert color="orange" role="alert" title="This console is for administrators" mb="md">
           {`You are signed in as ${email} with the role "${role}". Only admins may use the console; ask an admin to change your role.`}
         </Alert>
-        <Button onClick={() => session.end()}>Sign out</Button>
+        <Button onClick={() => void signOut()}>Sign out</Button>
       </main>
     </Container>
   );
