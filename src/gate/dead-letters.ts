@@ -6,8 +6,9 @@
  * crash in between leaves it both queued and dead-lettered (persisted once, reported once by
  * reconcile until the row is deleted by a second retry), never lost.
  */
-import { asc, eq, getTableColumns } from 'drizzle-orm';
+import { and, asc, eq, getTableColumns, sql } from 'drizzle-orm';
 import type { Db } from '../db/client.js';
+import type { KeysetPosition } from '../db/keyset.js';
 import { deadLetters } from '../db/schema.js';
 import type { RedisConnection } from '../redis/connection.js';
 import { runScript } from '../redis/scripts.js';
@@ -30,6 +31,42 @@ export async function listDeadLetters(
     .where(options.campaignId === undefined ? undefined : eq(deadLetters.campaignId, options.campaignId))
     .orderBy(asc(deadLetters.createdAt), asc(deadLetters.id))
     .limit(options.limit ?? 1000);
+}
+
+/**
+ * One page of dead letters, newest first by (created_at, id), strictly after `after` (of one
+ * campaign when `campaignId` is given: dead_letters_campaign_idx read backwards), and the
+ * position of the last one when the page is full.
+ */
+export async function pageDeadLetters(
+  db: Db,
+  options: { campaignId?: string | undefined; limit: number; after?: KeysetPosition | undefined },
+): Promise<{ items: DeadLetter[]; next: KeysetPosition | null }> {
+  const { campaignId, limit, after } = options;
+  const rows = await db
+    .select({ ...LISTED_COLUMNS, cursorAt: sql<string>`${deadLetters.createdAt}::text` })
+    .from(deadLetters)
+    .where(
+      and(
+        campaignId === undefined ? undefined : eq(deadLetters.campaignId, campaignId),
+        after
+          ? sql`(${deadLetters.createdAt}, ${deadLetters.id}) < (${after.at}::timestamptz, ${after.id}::uuid)`
+          : undefined,
+      ),
+    )
+    .orderBy(sql`${deadLetters.createdAt} DESC, ${deadLetters.id} DESC`)
+    .limit(limit);
+  const last = rows.length === limit ? rows[rows.length - 1] : undefined;
+  return {
+    items: rows.map(({ cursorAt: _, ...letter }) => letter),
+    next: last ? { at: last.cursorAt, id: last.id } : null,
+  };
+}
+
+/** The dead letter `id`, or undefined. */
+export async function findDeadLetter(db: Db, id: string): Promise<DeadLetter | undefined> {
+  const rows = await db.select(LISTED_COLUMNS).from(deadLetters).where(eq(deadLetters.id, id)).limit(1);
+  return rows[0];
 }
 
 /**

@@ -14,6 +14,8 @@ import type { IssuanceStrategy } from '../../src/issuance/strategies/types.js';
 import { openRedis, type RedisConnection } from '../../src/redis/connection.js';
 import { campaignInput } from '../support/campaigns.js';
 import type { TestDatabase } from '../support/database.js';
+import { dropPrefix, testRedisConfig } from '../support/redis.js';
+import { createTestApp, type TestApp } from './app.js';
 
 export interface GateBench {
   redis: RedisConnection;
@@ -127,4 +129,32 @@ export async function waitUntil<T>(
       throw new Error(`condition not reached in ${timeoutMs} ms: ${JSON.stringify(value)}`);
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
+}
+
+/** The HTTP app with ISSUANCE_STRATEGY=redis-gate on PostgreSQL and the test Redis, and a worker (not started). */
+export interface GateApp {
+  t: TestApp;
+  worker: StreamWorker;
+  /** Stops the worker, drops the app's Redis keys, closes the app and its database. */
+  close(): Promise<void>;
+}
+
+export async function createGateApp(): Promise<GateApp> {
+  const t = await createTestApp('postgres', {
+    config: { issuanceStrategy: 'redis-gate', redis: testRedisConfig() },
+  });
+  const worker = new StreamWorker({
+    db: t.database.db,
+    redis: t.app.services.redis!,
+    config: { ...t.app.services.config.worker, pollMs: 5 },
+  });
+  return {
+    t,
+    worker,
+    close: async () => {
+      await worker.stop();
+      await dropPrefix(t.app.services.redis!);
+      await t.close();
+    },
+  };
 }
