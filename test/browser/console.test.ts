@@ -17,7 +17,7 @@ import { setupToken } from '../../src/auth/setup.js';
 import { upsertUser } from '../../src/auth/users.js';
 import { insertDeadLetter } from '../../src/gate/persist.js';
 import { bearer, TEST_JWT_SECRET, useTestApp } from '../helpers/app.js';
-import { launchChromium, seriousViolations } from '../helpers/browser.js';
+import { launchChromium, newConsolePage, seriousViolations, signInToConsole } from '../helpers/browser.js';
 import { ensureConsoleBuilt } from '../helpers/console.js';
 import { ENGINES } from '../support/database.js';
 
@@ -43,24 +43,13 @@ describe.each(ENGINES)('operator console (%s)', (engine) => {
     const passwordHash = await hashPassword(PASSWORD);
     await upsertUser(t.database.db, { email: 'shopper@example.com', passwordHash, role: 'user' });
     browser = await launchChromium();
-    // Reduced motion: the console then skips transitions, so axe never judges a half-faded dialog.
-    const context = await browser.newContext({
-      viewport: { width: 1280, height: 900 },
-      reducedMotion: 'reduce',
-    });
-    page = await context.newPage();
-    page.setDefaultTimeout(20_000);
+    page = await newConsolePage(browser);
   });
   afterAll(async () => {
     await browser?.close();
   });
 
-  const signIn = async (target: Page, email: string) => {
-    await target.goto(`${base}/console/`);
-    await target.getByRole('textbox', { name: 'Email', exact: true }).fill(email);
-    await target.getByRole('textbox', { name: 'Password', exact: true }).fill(PASSWORD);
-    await target.getByRole('button', { name: 'Sign in' }).click();
-  };
+  const signIn = (target: Page, email: string) => signInToConsole(target, base, email, PASSWORD);
   const claim = (campaignId: string, userId: string) =>
     fetch(`${base}/v1/campaigns/${campaignId}/claims`, {
       method: 'POST',

@@ -158,3 +158,37 @@ export async function createGateApp(): Promise<GateApp> {
     },
   };
 }
+
+/**
+ * Makes the worker of `gate` dead-letter a real claim of `userId` with reason `slot-taken`: the
+ * claim is admitted through the API, then a coupon written behind the gate's back takes the
+ * user's slot (as a gate reload mid-batch can) before the worker (started here) persists it.
+ * `freeSlot` deletes that coupon, after which a retry of the dead letter can succeed.
+ */
+export async function slotTakenDeadLetter(gate: GateApp, campaignId: string, userId: string) {
+  const { t } = gate;
+  const claim = await t.app.inject({
+    method: 'POST',
+    url: `/v1/campaigns/${campaignId}/claims`,
+    headers: { authorization: `Bearer ${t.userToken(userId)}` },
+  });
+  if (claim.statusCode !== 202) throw new Error(`claim not admitted: ${claim.body}`);
+  const claimId = claim.json().claimId as string;
+  const squatter = randomUUID();
+  await queryRows(
+    t.database.db,
+    sql`INSERT INTO coupons (id, campaign_id, user_id, user_slot, status)
+        VALUES (${squatter}, ${campaignId}, ${userId}, 1, 'issued')`,
+  );
+  gate.worker.start();
+  await waitUntil(
+    () => queryRows(t.database.db, sql`SELECT 1 FROM dead_letters WHERE claim_id = ${claimId}`),
+    (rows) => rows.length === 1,
+  );
+  return {
+    claimId,
+    freeSlot: async () => {
+      await queryRows(t.database.db, sql`DELETE FROM coupons WHERE id = ${squatter}`);
+    },
+  };
+}

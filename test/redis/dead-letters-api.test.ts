@@ -6,24 +6,20 @@
  * `not-retryable`.
  */
 import { randomUUID } from 'node:crypto';
-import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { queryRows } from '../../src/db/client.js';
 import { waitForDrain } from '../../src/gate/drain.js';
 import { insertDeadLetter } from '../../src/gate/persist.js';
 import { reconcile } from '../../src/gate/reconcile.js';
-import type { StreamWorker } from '../../src/gate/worker.js';
 import { bearer, createCampaign, problemOf, type TestApp } from '../helpers/app.js';
-import { createGateApp, type GateApp, waitUntil } from '../helpers/gate.js';
+import { createGateApp, type GateApp, slotTakenDeadLetter } from '../helpers/gate.js';
 
 describe('dead letters over HTTP with the redis-gate', () => {
   let gate: GateApp;
   let t: TestApp;
-  let worker: StreamWorker;
 
   beforeAll(async () => {
     gate = await createGateApp();
-    ({ t, worker } = gate);
+    ({ t } = gate);
   });
   afterAll(async () => {
     await gate?.close();
@@ -42,29 +38,11 @@ describe('dead letters over HTTP with the redis-gate', () => {
 
   it('retries a slot-taken dead letter: queued again, persisted by the worker, reconcile balanced', async () => {
     const campaign = await createCampaign(t, { totalQuantity: 10 });
-    const claim = await t.app.inject({
-      method: 'POST',
-      url: `/v1/campaigns/${campaign.id}/claims`,
-      headers: bearer(t.userToken('ann')),
-    });
-    expect(claim.statusCode).toBe(202);
-    const claimId = claim.json().claimId as string;
-    // A coupon written behind the gate's back takes ann's slot, as a gate reload mid-batch can.
-    const squatter = randomUUID();
-    await queryRows(
-      t.database.db,
-      sql`INSERT INTO coupons (id, campaign_id, user_id, user_slot, status)
-          VALUES (${squatter}, ${campaign.id}, 'ann', 1, 'issued')`,
-    );
-
-    worker.start();
-    const [letter] = await waitUntil(
-      () => letters(campaign.id),
-      (items) => items.length === 1,
-    );
+    const { claimId, freeSlot } = await slotTakenDeadLetter(gate, campaign.id, 'ann');
+    const [letter] = await letters(campaign.id);
     expect(letter).toMatchObject({ claimId, reason: 'slot-taken', retryable: true });
 
-    await queryRows(t.database.db, sql`DELETE FROM coupons WHERE id = ${squatter}`);
+    await freeSlot();
     const retried = await retry(letter!.id);
     expect(retried.statusCode).toBe(200);
     expect(retried.json()).toEqual({ id: letter!.id, claimId, status: 'requeued' });
