@@ -3,11 +3,16 @@
  * or order (keyset pages, the one-of-three rule), the campaigns' redemption count kept by redeem
  * and rollback, the campaign name search `q` (wildcards taken literally, with status and cursor),
  * and dead letters listed on every engine, retried only where a redis-gate runs (the redis-gate
- * retry itself: test/redis/dead-letters-api.test.ts).
+ * retry itself: test/redis/dead-letters-api.test.ts). On PostgreSQL, the plan of a look-up's first
+ * and deep page uses its index and never scans the redemptions or coupons table.
  */
 import { randomUUID } from 'node:crypto';
-import { describe, expect, it } from 'vitest';
+import { sql } from 'drizzle-orm';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { queryRows } from '../../src/db/client.js';
+import type { KeysetPosition } from '../../src/db/keyset.js';
 import { insertDeadLetter } from '../../src/gate/persist.js';
+import { type RedemptionSearch, redemptionSearchQuery } from '../../src/redemptions/search.js';
 import { bearer, createCampaign, problemOf, rowCounts, type TestApp, useTestApp } from '../helpers/app.js';
 import { ENGINES } from '../support/database.js';
 
@@ -255,5 +260,85 @@ describe.each(ENGINES)('console look-ups on %s', (engine) => {
     expect(problemOf(await retry(randomUUID()))).toMatchObject({ status: 404, body: { code: 'not-found' } });
     // Nothing was deleted.
     expect((await get(t, `/v1/dead-letters?campaignId=${campaign.id}`)).json().items).toHaveLength(1);
+  });
+});
+
+describe('redemption look-up plans on PostgreSQL', () => {
+  const t = useTestApp('postgres');
+  const N = 50_000;
+  let deep: KeysetPosition;
+
+  beforeAll(async () => {
+    const campaign = randomUUID();
+    const db = t.database.db;
+    await queryRows(
+      db,
+      sql`INSERT INTO campaigns (id, name, status, total_quantity, discount_type, discount_value)
+          VALUES (${campaign}, 'plans', 'active', 1000000, 'fixed', 100)`,
+    );
+    // Every coupon redeemed once, 5 coupons per order, a second apart.
+    await queryRows(
+      db,
+      sql`WITH c AS (
+            INSERT INTO coupons (id, campaign_id, user_id, user_slot, code, status, redeemed_at)
+            SELECT gen_random_uuid(), ${campaign}, 'user-' || i, 1, 'PLAN' || lpad(i::text, 10, '0'), 'redeemed', now()
+            FROM generate_series(1, ${N}) AS i
+            RETURNING id, user_id
+          )
+          INSERT INTO redemptions (coupon_id, user_id, order_id, order_amount, discount_amount, created_at)
+          SELECT id, user_id, 'order-' || (substr(user_id, 6)::int / 5), 5000, 100,
+                 timestamptz '2026-01-01' - substr(user_id, 6)::int * interval '1 second'
+          FROM c`,
+    );
+    await queryRows(db, sql`ANALYZE coupons`);
+    await queryRows(db, sql`ANALYZE redemptions`);
+    const [row] = await queryRows<{ at: string; id: string }>(
+      db,
+      sql`SELECT created_at::text AS at, id FROM redemptions WHERE order_id = 'order-4000'
+          ORDER BY created_at DESC, id DESC OFFSET 2 LIMIT 1`,
+    );
+    deep = row!;
+  }, 120_000);
+
+  /** Index names and sequentially scanned relations in the plan of one look-up page. */
+  async function plan(filters: RedemptionSearch, after?: KeysetPosition) {
+    const rows = await queryRows<{ 'QUERY PLAN': unknown }>(
+      t.database.db,
+      sql`EXPLAIN (FORMAT JSON) ${redemptionSearchQuery(filters, 2, after)}`,
+    );
+    const raw = rows[0]!['QUERY PLAN'];
+    const text = typeof raw === 'string' ? raw : JSON.stringify(raw);
+    return {
+      indexes: [...text.matchAll(/"Index Name":\s*"([^"]+)"/g)].map((m) => m[1]),
+      seqScanned: [...text.matchAll(/"Node Type":\s*"Seq Scan",[^}]*?"Relation Name":\s*"([^"]+)"/g)].map(
+        (m) => m[1],
+      ),
+    };
+  }
+
+  it.each([
+    ['order', { orderId: 'order-4000' }, 'redemptions_order_idx'],
+    ['code', { code: 'PLAN0000020000' }, 'coupons_code_unique'],
+  ] as [string, RedemptionSearch, string][])(
+    'uses its index for the first and a deep page when looking up by %s',
+    async (_label, filters, index) => {
+      for (const after of [undefined, deep]) {
+        const { indexes, seqScanned } = await plan(filters, after);
+        expect(indexes).toContain(index);
+        expect(seqScanned).not.toContain('redemptions');
+        expect(seqScanned).not.toContain('coupons');
+      }
+    },
+  );
+
+  it('uses redemptions_coupon_idx when looking up by coupon', async () => {
+    const [coupon] = await queryRows<{ id: string }>(
+      t.database.db,
+      sql`SELECT id FROM coupons WHERE code = 'PLAN0000020000'`,
+    );
+    const { indexes, seqScanned } = await plan({ couponId: coupon!.id });
+    expect(indexes).toContain('redemptions_coupon_idx');
+    expect(seqScanned).not.toContain('redemptions');
+    expect(seqScanned).not.toContain('coupons');
   });
 });
