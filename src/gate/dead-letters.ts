@@ -69,9 +69,16 @@ export async function findDeadLetter(db: Db, id: string): Promise<DeadLetter | u
   return rows[0];
 }
 
+/** Whether a letter holds a whole claim (not a malformed entry), so that a retry can queue it again. */
+export function isRetryable(
+  letter: DeadLetter,
+): letter is DeadLetter & { claimId: string; userId: string; userSlot: number; admittedAt: Date } {
+  return Boolean(letter.claimId && letter.userId && letter.userSlot !== null && letter.admittedAt);
+}
+
 /**
  * Queues dead letters again and deletes their rows. Letters without a complete claim (malformed
- * entries) are skipped: there is nothing a worker could persist.
+ * entries, see {@link isRetryable}) are skipped: there is nothing a worker could persist.
  * @returns ids of the letters requeued and of those skipped.
  */
 export async function retryDeadLetters(
@@ -83,7 +90,7 @@ export async function retryDeadLetters(
   const requeued: string[] = [];
   const skipped: string[] = [];
   for (const letter of letters) {
-    if (!letter.claimId || !letter.userId || letter.userSlot === null || !letter.admittedAt) {
+    if (!isRetryable(letter)) {
       skipped.push(letter.id);
       continue;
     }

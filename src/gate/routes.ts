@@ -19,7 +19,13 @@ import { requireRole } from '../http/auth.js';
 import { DateTime, IdParams, Nullable, PageQuery, ProblemResponses, Uuid } from '../http/schemas.js';
 import { DEAD_LETTER_REASONS, deadLetterReason } from '../issuance/claims.js';
 import type { RedisConnection } from '../redis/connection.js';
-import { type DeadLetter, findDeadLetter, pageDeadLetters, retryDeadLetters } from './dead-letters.js';
+import {
+  type DeadLetter,
+  findDeadLetter,
+  isRetryable,
+  pageDeadLetters,
+  retryDeadLetters,
+} from './dead-letters.js';
 import { GateLoader } from './loader.js';
 
 const DeadLettersQuery = Type.Object(
@@ -55,11 +61,6 @@ const RetryResultSchema = Type.Object({
   claimId: Type.String(),
   status: Type.Literal('requeued', { description: 'queued again; its row is deleted' }),
 });
-
-/** A letter a retry can queue again: one whose entry held a whole claim. */
-function isRetryable(letter: DeadLetter): boolean {
-  return Boolean(letter.claimId && letter.userId && letter.userSlot !== null && letter.admittedAt);
-}
 
 function deadLetterJson(letter: DeadLetter, showError: boolean): Static<typeof DeadLetterSchema> {
   return {
@@ -141,7 +142,7 @@ export async function deadLetterRoutes(
           retryAfterSeconds: 1,
         });
       }
-      return { id: letter.id, claimId: letter.claimId!, status: 'requeued' as const };
+      return { id: letter.id, claimId: letter.claimId, status: 'requeued' as const };
     },
   );
 }

@@ -273,6 +273,13 @@ describe.each(ENGINES)('operator console (%s)', (engine) => {
     expect(coupon).toMatchObject({ id: couponId, status: 'issued' });
     const campaign = await fetch(`${base}/v1/campaigns/${campaignId}`);
     expect(await campaign.json()).toMatchObject({ redeemedCount: 0, redeemedAmount: 0 });
+    // The campaign's page counts it no more either.
+    await table.getByRole('link', { name: `Rollback ${engine}` }).click();
+    await page
+      .getByRole('group', { name: 'Redemptions', exact: true })
+      .getByText('0', { exact: true })
+      .waitFor();
+    await page.getByRole('group', { name: 'Discount granted' }).getByText('0', { exact: true }).waitFor();
   });
 
   it('lists a dead letter and says clearly that this server cannot retry it without the redis-gate', async () => {
