@@ -30,6 +30,9 @@ export const ERROR_CODES = {
   'retention-expired': 'The campaign was deleted too long ago to be restored',
   'idempotency-key-reused': 'The Idempotency-Key was already used with another request',
   'idempotency-key-in-use': 'A request with this Idempotency-Key is still in progress',
+  'gate-not-configured':
+    'This server runs no redis-gate (ISSUANCE_STRATEGY=redis-gate with Redis): dead letters can be listed, not retried',
+  'not-retryable': 'The dead letter holds no whole claim to queue again',
   'rate-limited': 'Too many requests',
   'service-unavailable': 'A dependency is unavailable; retry later',
   'not-implemented': 'Not available in this configuration',

@@ -16,6 +16,8 @@ const CampaignForm = lazy(() => import('./routes/campaign-form/CampaignForm'));
 const CampaignPage = lazy(() => import('./routes/campaign/CampaignPage'));
 const Setup = lazy(() => import('./routes/setup/Setup'));
 const Users = lazy(() => import('./routes/users/Users'));
+const Redemptions = lazy(() => import('./routes/redemptions/Redemptions'));
+const DeadLetters = lazy(() => import('./routes/dead-letters/DeadLetters'));
 
 export function App() {
   const current = useSession();
@@ -44,6 +46,12 @@ export function App() {
                 <Anchor component={Link} href="/">
                   Campaigns
                 </Anchor>
+                <Anchor component={Link} href="/redemptions">
+                  Redemptions
+                </Anchor>
+                <Anchor component={Link} href="/dead-letters">
+                  Dead letters
+                </Anchor>
                 <Anchor component={Link} href="/users">
                   Users
                 </Anchor>
@@ -64,6 +72,8 @@ export function App() {
             <Switch>
               <Route path="/" component={Campaigns} />
               <Route path="/users" component={Users} />
+              <Route path="/redemptions" component={Redemptions} />
+              <Route path="/dead-letters" component={DeadLetters} />
               <Route path="/setup" component={Campaigns} />
               <Route path="/campaigns/new">{() => <CampaignForm />}</Route>
               <Route path="/campaigns/:id/edit">{(params) => <CampaignForm id={params.id} />}</Route>

@@ -25,6 +25,7 @@ import { codeRoutes } from '../codes/routes.js';
 import type { Config } from '../config.js';
 import { couponRoutes } from '../coupons/routes.js';
 import type { Database } from '../db/client.js';
+import { deadLetterRoutes } from '../gate/routes.js';
 import { streamStats } from '../gate/stream-stats.js';
 import { authentication } from '../http/auth.js';
 import { errorHandling, frameworkErrors } from '../http/errors.js';
@@ -207,6 +208,13 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(redemptionRoutes, { db, codeAttemptLimit: config.codeAttemptLimit });
   await app.register(codeRoutes, { db, jobs });
   await app.register(archiveRoutes, { db });
+  await app.register(deadLetterRoutes, {
+    db,
+    gate:
+      redis && config.issuanceStrategy === 'redis-gate'
+        ? { redis, loadWaitMs: config.redis.lockWaitMs }
+        : undefined,
+  });
   await app.register(liveRoutes, { db, counters: outcomeCounters, redis });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   await consoleRoutes(app);

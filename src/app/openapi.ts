@@ -85,7 +85,8 @@ export const OPERATIONS: Record<string, OperationDoc> = {
   },
   'GET /v1/campaigns': {
     operationId: 'listCampaigns',
-    description: 'Campaigns, newest first, optionally of one status; drafts only for admins.',
+    description:
+      'Campaigns, newest first, optionally of one status and whose name contains `q` (any case); drafts only for admins.',
   },
   'GET /v1/campaigns/{id}': {
     operationId: 'getCampaign',
@@ -147,6 +148,12 @@ export const OPERATIONS: Record<string, OperationDoc> = {
       'rate-limited',
     ],
   },
+  'GET /v1/redemptions': {
+    operationId: 'searchRedemptions',
+    description:
+      'Redemptions of a coupon (`couponId`), of a generated code (`code`) or of an order (`orderId`), at least one ' +
+      'given, each with its campaign, amounts and status (completed or rolled_back); newest first, keyset pagination.',
+  },
   'POST /v1/redemptions/validate': {
     operationId: 'validateRedemption',
     description:
@@ -157,6 +164,19 @@ export const OPERATIONS: Record<string, OperationDoc> = {
     operationId: 'rollBackRedemption',
     description: 'Undoes a redemption (a cancelled order): the coupon can be redeemed again.',
     problems: ['not-found', 'already-rolled-back'],
+  },
+  'GET /v1/dead-letters': {
+    operationId: 'listDeadLetters',
+    description:
+      'Claims the redis-gate worker could not persist, newest first, optionally of one campaign: each with its ' +
+      'stable `reason` code and, for admins, the stored error text. Empty where no redis-gate ran.',
+  },
+  'POST /v1/dead-letters/{id}/retry': {
+    operationId: 'retryDeadLetter',
+    description:
+      "Puts a dead letter's claim back into its campaign stream for the worker, then deletes the dead letter " +
+      '(as `stampede dead-letters retry --id`). Needs a server running the redis-gate.',
+    problems: ['not-found', 'gate-not-configured', 'not-retryable'],
   },
   'POST /v1/campaigns/{id}/codes': {
     operationId: 'generateCodes',

@@ -73,6 +73,8 @@ export function parseEntry(text: string): CacheEntry {
     const value = campaign[field];
     campaign[field] = typeof value === 'string' ? new Date(value) : null;
   }
+  // Entries written before redeemedCount existed (migration 0012) lack it until refreshed.
+  campaign.redeemedCount ??= 0;
   const validity = campaign.couponValidity as { seconds?: number; until?: string } | null;
   if (validity?.until !== undefined)
     campaign.couponValidity = { ...validity, until: new Date(validity.until) };

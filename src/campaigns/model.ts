@@ -45,6 +45,8 @@ export interface Campaign {
   budget: number | null;
   /** Sum of the discounts of its completed redemptions, minor units. */
   redeemedAmount: number;
+  /** Number of its completed redemptions. */
+  redeemedCount: number;
   createdAt: Date;
   updatedAt: Date;
   deletedAt: Date | null;
@@ -89,6 +91,7 @@ export function campaignFromRow(row: typeof campaigns.$inferSelect): Campaign {
     minOrderAmount: row.minOrderAmount,
     budget: row.budget,
     redeemedAmount: row.redeemedAmount,
+    redeemedCount: row.redeemedCount,
     createdAt: row.createdAt,
     updatedAt: row.updatedAt,
     deletedAt: row.deletedAt,

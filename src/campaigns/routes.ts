@@ -92,17 +92,18 @@ export async function campaignRoutes(
     {
       schema: {
         tags: ['campaigns'],
-        summary: 'List campaigns, newest first (keyset pagination)',
+        summary:
+          'List campaigns, newest first (keyset pagination), optionally by status and part of the name',
         querystring: ListCampaignsQuery,
         response: { 200: CampaignPageSchema, ...ProblemResponses },
       },
     },
     async (request) => {
-      const { limit, status } = request.query;
+      const { limit, status, q } = request.query;
       const after = decodeCursor(request.query.cursor);
       const admin = await isAdmin(request);
       if (status === 'draft' && !admin) return { items: [], nextCursor: null };
-      const page = await campaigns.list({ limit, status, after });
+      const page = await campaigns.list({ limit, status, q, after });
       // Drafts are filtered after paging, so a public page may be short; the cursor stays exact.
       const items = admin ? page.items : page.items.filter((campaign) => campaign.status !== 'draft');
       return { items: items.map(campaignJson), nextCursor: page.next && encodeCursor(page.next) };

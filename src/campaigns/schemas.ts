@@ -85,6 +85,7 @@ export type UpdateCampaignBody = Static<typeof UpdateCampaignBody>;
 
 export const ListCampaignsQuery = Type.Object({
   ...PageQuery,
+  q: Type.Optional(SafeString({ minLength: 1, maxLength: 200, description: 'part of the name, any case' })),
   status: Type.Optional(
     Type.Union([
       Type.Literal('draft'),
@@ -119,6 +120,9 @@ export const CampaignSchema = Type.Object(
     budget: Nullable(Type.Integer({ description: 'spend budget, minor units; null = unlimited' })),
     redeemedAmount: Type.Integer({ description: 'discount granted by completed redemptions, minor units' }),
     budgetRemaining: Nullable(Type.Integer({ description: 'budget − redeemedAmount; null = unlimited' })),
+    redeemedCount: Type.Integer({
+      description: 'number of completed redemptions (rolled back ones not counted)',
+    }),
     createdAt: DateTime,
     updatedAt: DateTime,
   },
@@ -154,6 +158,7 @@ export function campaignJson(campaign: Campaign): CampaignJson {
     budget: campaign.budget,
     redeemedAmount: campaign.redeemedAmount,
     budgetRemaining: campaign.budget === null ? null : Math.max(0, campaign.budget - campaign.redeemedAmount),
+    redeemedCount: campaign.redeemedCount,
     createdAt: campaign.createdAt.toISOString(),
     updatedAt: campaign.updatedAt.toISOString(),
   };

@@ -10,9 +10,10 @@ import { type Db, pgError, SQLSTATE } from '../db/client.js';
 import type { KeysetPosition } from '../db/keyset.js';
 import { REDEEMED_WITHIN_BUDGET } from '../db/schema.js';
 import { DomainError, invalidField } from '../errors.js';
-import type { Campaign, CampaignStatus } from './model.js';
+import type { Campaign } from './model.js';
 import {
   type CampaignChanges,
+  type CampaignListFilters,
   campaignRowExists,
   findCampaign,
   insertCampaign,
@@ -54,7 +55,7 @@ export class CampaignService {
     return campaign;
   }
 
-  list(options: { limit: number; after?: KeysetPosition | undefined; status?: CampaignStatus | undefined }) {
+  list(options: { limit: number; after?: KeysetPosition | undefined } & CampaignListFilters) {
     return listCampaigns(this.db, options);
   }
 

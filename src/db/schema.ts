@@ -115,6 +115,8 @@ export const campaigns = pgTable(
     budget: bigint('budget', { mode: 'number' }),
     /** Sum of the discounts of its completed redemptions, minor units (src/redemptions/repository.ts). */
     redeemedAmount: bigint('redeemed_amount', { mode: 'number' }).notNull().default(0),
+    /** Number of its completed redemptions, kept beside `redeemed_amount` in the same statements. */
+    redeemedCount: integer('redeemed_count').notNull().default(0),
   },
   (t) => [
     uniqueIndex('campaigns_shared_code_unique').on(t.sharedCode),
@@ -124,6 +126,7 @@ export const campaigns = pgTable(
     check('campaigns_issued_within_stock', sql`${t.issuedCount} <= ${t.totalQuantity}`),
     check('campaigns_budget_not_negative', sql`${t.budget} IS NULL OR ${t.budget} >= 0`),
     check('campaigns_redeemed_amount_not_negative', sql`${t.redeemedAmount} >= 0`),
+    check('campaigns_redeemed_count_not_negative', sql`${t.redeemedCount} >= 0`),
     check(REDEEMED_WITHIN_BUDGET, sql`${t.budget} IS NULL OR ${t.redeemedAmount} <= ${t.budget}`),
     check('campaigns_per_user_limit_positive', sql`${t.perUserLimit} >= 1`),
     check(
@@ -205,6 +208,8 @@ export const redemptions = pgTable(
   (t) => [
     uniqueIndex('redemptions_one_completed_per_coupon').on(t.couponId).where(sql`${t.status} = 'completed'`),
     index('redemptions_coupon_idx').on(t.couponId),
+    // Redemption look-up by order (GET /v1/redemptions?orderId=), in its keyset order.
+    index('redemptions_order_idx').on(t.orderId, t.createdAt.desc(), t.id.desc()),
     check('redemptions_status_valid', sql`${t.status} IN ('completed', 'rolled_back')`),
     check('redemptions_amounts_valid', sql`${t.orderAmount} >= 0 AND ${t.discountAmount} >= 0`),
   ],

@@ -6,8 +6,9 @@
  * crash in between leaves it both queued and dead-lettered (persisted once, reported once by
  * reconcile until the row is deleted by a second retry), never lost.
  */
-import { asc, eq, getTableColumns } from 'drizzle-orm';
+import { and, asc, eq, getTableColumns, sql } from 'drizzle-orm';
 import type { Db } from '../db/client.js';
+import type { KeysetPosition } from '../db/keyset.js';
 import { deadLetters } from '../db/schema.js';
 import type { RedisConnection } from '../redis/connection.js';
 import { runScript } from '../redis/scripts.js';
@@ -33,8 +34,51 @@ export async function listDeadLetters(
 }
 
 /**
+ * One page of dead letters, newest first by (created_at, id), strictly after `after` (of one
+ * campaign when `campaignId` is given: dead_letters_campaign_idx read backwards), and the
+ * position of the last one when the page is full.
+ */
+export async function pageDeadLetters(
+  db: Db,
+  options: { campaignId?: string | undefined; limit: number; after?: KeysetPosition | undefined },
+): Promise<{ items: DeadLetter[]; next: KeysetPosition | null }> {
+  const { campaignId, limit, after } = options;
+  const rows = await db
+    .select({ ...LISTED_COLUMNS, cursorAt: sql<string>`${deadLetters.createdAt}::text` })
+    .from(deadLetters)
+    .where(
+      and(
+        campaignId === undefined ? undefined : eq(deadLetters.campaignId, campaignId),
+        after
+          ? sql`(${deadLetters.createdAt}, ${deadLetters.id}) < (${after.at}::timestamptz, ${after.id}::uuid)`
+          : undefined,
+      ),
+    )
+    .orderBy(sql`${deadLetters.createdAt} DESC, ${deadLetters.id} DESC`)
+    .limit(limit);
+  const last = rows.length === limit ? rows[rows.length - 1] : undefined;
+  return {
+    items: rows.map(({ cursorAt: _, ...letter }) => letter),
+    next: last ? { at: last.cursorAt, id: last.id } : null,
+  };
+}
+
+/** The dead letter `id`, or undefined. */
+export async function findDeadLetter(db: Db, id: string): Promise<DeadLetter | undefined> {
+  const rows = await db.select(LISTED_COLUMNS).from(deadLetters).where(eq(deadLetters.id, id)).limit(1);
+  return rows[0];
+}
+
+/** Whether a letter holds a whole claim (not a malformed entry), so that a retry can queue it again. */
+export function isRetryable(
+  letter: DeadLetter,
+): letter is DeadLetter & { claimId: string; userId: string; userSlot: number; admittedAt: Date } {
+  return Boolean(letter.claimId && letter.userId && letter.userSlot !== null && letter.admittedAt);
+}
+
+/**
  * Queues dead letters again and deletes their rows. Letters without a complete claim (malformed
- * entries) are skipped: there is nothing a worker could persist.
+ * entries, see {@link isRetryable}) are skipped: there is nothing a worker could persist.
  * @returns ids of the letters requeued and of those skipped.
  */
 export async function retryDeadLetters(
@@ -46,7 +90,7 @@ export async function retryDeadLetters(
   const requeued: string[] = [];
   const skipped: string[] = [];
   for (const letter of letters) {
-    if (!letter.claimId || !letter.userId || letter.userSlot === null || !letter.admittedAt) {
+    if (!isRetryable(letter)) {
       skipped.push(letter.id);
       continue;
     }

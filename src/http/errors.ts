@@ -40,6 +40,8 @@ export const STATUS_BY_CODE: Record<ErrorCode, number> = {
   'retention-expired': 409,
   'idempotency-key-reused': 422,
   'idempotency-key-in-use': 409,
+  'gate-not-configured': 409,
+  'not-retryable': 409,
   'rate-limited': 429,
   'service-unavailable': 503,
   'not-implemented': 501,

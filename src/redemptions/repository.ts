@@ -21,7 +21,7 @@ export interface Redemption {
   rolledBackAt: Date | null;
 }
 
-interface RedemptionRow {
+export interface RedemptionRow {
   id: string;
   coupon_id: string;
   user_id: string;
@@ -33,7 +33,7 @@ interface RedemptionRow {
   rolled_back_at: Date | string | null;
 }
 
-function redemptionFromRow(row: RedemptionRow): Redemption {
+export function redemptionFromRow(row: RedemptionRow): Redemption {
   return {
     id: row.id,
     couponId: row.coupon_id,
@@ -91,16 +91,18 @@ export async function markCouponRedeemed(
 }
 
 /**
- * Adds a redemption's discount (minor units) to its campaign's `redeemed_amount`, in the
- * redemption's transaction. One statement: concurrent redemptions of a campaign queue on its row
+ * Adds a redemption's discount (minor units) to its campaign's `redeemed_amount` and counts it in
+ * `redeemed_count`, in the redemption's transaction. One statement: concurrent redemptions of a campaign queue on its row
  * lock and each adds to the latest committed sum, so the CHECK campaigns_redeemed_within_budget
  * (SQLSTATE 23514) refuses exactly the one that would pass the budget. The row stays locked until
  * commit, so callers run this as the last statement of the redemption.
  */
-export async function chargeBudget(db: Db, campaignId: string, discountAmount: number): Promise<void> {
+export async function chargeCampaign(db: Db, campaignId: string, discountAmount: number): Promise<void> {
   await queryRows(
     db,
-    sql`UPDATE campaigns SET redeemed_amount = redeemed_amount + ${discountAmount} WHERE id = ${campaignId}`,
+    sql`UPDATE campaigns SET redeemed_amount = redeemed_amount + ${discountAmount},
+                             redeemed_count = redeemed_count + 1
+        WHERE id = ${campaignId}`,
   );
 }
 
@@ -152,8 +154,9 @@ export async function readRedemptionState(
 }
 
 /**
- * Completed → rolled_back, the coupon back to `issued` and the discount given back to the
- * campaign's `redeemed_amount`, in one statement; undefined when not completed.
+ * Completed → rolled_back, the coupon back to `issued`, the discount given back to the campaign's
+ * `redeemed_amount` and one taken off its `redeemed_count`, in one statement; undefined when not
+ * completed.
  */
 export async function rollBackRedemption(db: Db, redemptionId: string): Promise<Redemption | undefined> {
   const rows = await queryRows<RedemptionRow>(
@@ -167,7 +170,8 @@ export async function rollBackRedemption(db: Db, redemptionId: string): Promise<
           WHERE id = (SELECT coupon_id FROM undone) AND status = 'redeemed'
           RETURNING id
         ), given_back AS (
-          UPDATE campaigns k SET redeemed_amount = k.redeemed_amount - undone.discount_amount
+          UPDATE campaigns k SET redeemed_amount = k.redeemed_amount - undone.discount_amount,
+                                 redeemed_count = k.redeemed_count - 1
           FROM undone JOIN coupons c ON c.id = undone.coupon_id
           WHERE k.id = c.campaign_id
           RETURNING k.id

@@ -10,14 +10,25 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { type Static, Type } from 'typebox';
 import type { Config } from '../config.js';
 import type { Db } from '../db/client.js';
-import { type DomainError, invalidField } from '../errors.js';
+import { decodeCursor } from '../db/keyset.js';
+import { DomainError, invalidField } from '../errors.js';
 import { actingUserId, requireRole } from '../http/auth.js';
 import { PROBLEM_CONTENT_TYPE, toProblem } from '../http/errors.js';
 import { codeAttemptThrottle } from '../http/rate-limit.js';
-import { DateTime, IdParams, Nullable, ProblemResponses, SafeString, UserId, Uuid } from '../http/schemas.js';
+import {
+  DateTime,
+  IdParams,
+  Nullable,
+  PageQuery,
+  ProblemResponses,
+  SafeString,
+  UserId,
+  Uuid,
+} from '../http/schemas.js';
 import { KEY_PATTERN, runIdempotent } from '../idempotency/store.js';
 import { observeRedemption } from '../metrics/observe.js';
 import type { Redemption } from './repository.js';
+import { type RedemptionFound, searchRedemptions } from './search.js';
 import { redeem, rollbackRedemption, validateRedemption } from './service.js';
 
 /** Codes as sent by users: generated or shared, the alphabet of src/codes/generator.ts. */
@@ -75,6 +86,43 @@ export const RedemptionSchema = Type.Object(
   { $id: 'Redemption' },
 );
 
+export const RedemptionSearchQuery = Type.Object(
+  {
+    ...PageQuery,
+    couponId: Type.Optional({ ...Uuid, description: "the coupon's redemptions" }),
+    code: Type.Optional({ ...CodeString, description: "a generated code: its coupon's redemptions" }),
+    orderId: Type.Optional({ ...SafeString({ minLength: 1, maxLength: 128 }), description: 'the order' }),
+  },
+  { additionalProperties: false },
+);
+
+export const RedemptionFoundSchema = Type.Object(
+  {
+    ...RedemptionSchema.properties,
+    couponCode: Nullable(Type.String({ description: 'the generated code of the coupon, if any' })),
+    campaignId: Uuid,
+    campaignName: Type.String(),
+  },
+  { $id: 'RedemptionFound' },
+);
+
+export const RedemptionPageSchema = Type.Object({
+  items: Type.Array(RedemptionFoundSchema),
+  nextCursor: Nullable(Type.String()),
+});
+
+/** The look-up's filters: at least one of couponId, code and orderId, else 400 naming the three. */
+function lookupFilters(query: Static<typeof RedemptionSearchQuery>) {
+  const { couponId, code, orderId } = query;
+  if (couponId === undefined && code === undefined && orderId === undefined) {
+    const message = 'give couponId, code or orderId';
+    throw new DomainError('validation-failed', `querystring: ${message}`, {
+      errors: ['couponId', 'code', 'orderId'].map((name) => ({ field: `querystring/${name}`, message })),
+    });
+  }
+  return { couponId, code, orderId };
+}
+
 export const IdempotencyHeaders = Type.Object({
   'idempotency-key': Type.Optional(
     Type.String({ description: 'unique per operation, 1–255 visible ASCII chars' }),
@@ -83,9 +131,24 @@ export const IdempotencyHeaders = Type.Object({
 
 export function redemptionJson(redemption: Redemption): Static<typeof RedemptionSchema> {
   return {
-    ...redemption,
+    id: redemption.id,
+    couponId: redemption.couponId,
+    userId: redemption.userId,
+    orderId: redemption.orderId,
+    orderAmount: redemption.orderAmount,
+    discountAmount: redemption.discountAmount,
+    status: redemption.status,
     createdAt: redemption.createdAt.toISOString(),
     rolledBackAt: redemption.rolledBackAt?.toISOString() ?? null,
+  };
+}
+
+function redemptionFoundJson(found: RedemptionFound): Static<typeof RedemptionFoundSchema> {
+  return {
+    ...redemptionJson(found),
+    couponCode: found.couponCode,
+    campaignId: found.campaignId,
+    campaignName: found.campaignName,
   };
 }
 
@@ -160,6 +223,28 @@ export async function redemptionRoutes(
           await observeRedemption('redeem', () => redeem(tx, { ...target, userId, orderId, orderAmount })),
         ),
       );
+    },
+  );
+
+  api.get(
+    '/v1/redemptions',
+    {
+      onRequest: requireRole('admin'),
+      schema: {
+        tags: ['redemptions'],
+        summary: 'Look redemptions up by coupon, code or order, newest first (keyset pagination)',
+        security: [{ bearer: [] }],
+        querystring: RedemptionSearchQuery,
+        response: { 200: RedemptionPageSchema, ...ProblemResponses },
+      },
+    },
+    async (request) => {
+      const filters = lookupFilters(request.query);
+      const page = await searchRedemptions(db, filters, {
+        limit: request.query.limit,
+        after: decodeCursor(request.query.cursor),
+      });
+      return { items: page.items.map(redemptionFoundJson), nextCursor: page.nextCursor };
     },
   );
 

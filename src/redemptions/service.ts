@@ -13,7 +13,7 @@ import { DomainError } from '../errors.js';
 import { claimRejection } from '../issuance/rules.js';
 import { claimStateFromRow, issueAtomically, retryOnClaimRace } from '../issuance/sql.js';
 import {
-  chargeBudget,
+  chargeCampaign,
   findRedemption,
   insertRedemption,
   markCouponRedeemed,
@@ -53,7 +53,7 @@ export function redeemCoupon(db: Db, input: RedeemInput): Promise<Redemption> {
     try {
       const redemption = await insertRedemption(tx, { ...input, discountAmount });
       // Last, so the campaign row is locked only until the commit.
-      await chargeBudget(tx, redeemed.campaignId, discountAmount);
+      await chargeCampaign(tx, redeemed.campaignId, discountAmount);
       return redemption;
     } catch (error) {
       const pg = pgError(error);

@@ -70,18 +70,28 @@ describe.each(ENGINES)('spend budgets on %s', (engine) => {
     return counts;
   };
 
-  /** What the database holds for a campaign: its redeemed amount and completed redemptions. */
+  /**
+   * What the database holds for a campaign: its redeemed amount and completed redemptions. Checks
+   * on the way that its redeemed_count counts exactly the completed redemptions.
+   */
   async function stored(campaignId: string) {
-    const [row] = await queryRows<{ redeemed_amount: number; redemptions: number; discounts: number }>(
+    const [row] = await queryRows<{
+      redeemed_amount: number;
+      redeemed_count: number;
+      redemptions: number;
+      discounts: number;
+    }>(
       t.database.db,
-      sql`SELECT k.redeemed_amount::int AS redeemed_amount,
+      sql`SELECT k.redeemed_amount::int AS redeemed_amount, k.redeemed_count,
                  (SELECT count(*)::int FROM redemptions r JOIN coupons c ON c.id = r.coupon_id
                    WHERE c.campaign_id = k.id AND r.status = 'completed') AS redemptions,
                  (SELECT coalesce(sum(r.discount_amount), 0)::int FROM redemptions r JOIN coupons c ON c.id = r.coupon_id
                    WHERE c.campaign_id = k.id AND r.status = 'completed') AS discounts
           FROM campaigns k WHERE k.id = ${campaignId}`,
     );
-    return row!;
+    const { redeemed_count: counted, ...rest } = row!;
+    expect(counted).toBe(rest.redemptions);
+    return rest;
   }
 
   it('shows budget, redeemedAmount and budgetRemaining, all unlimited without a budget', async () => {

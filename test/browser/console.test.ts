@@ -2,9 +2,12 @@
  * The operator console in a real browser (Chromium via playwright-core) against a real server, on
  * the embedded database and on PostgreSQL: sign in, create a campaign, watch the live view reach
  * the count the API reports after a burst of claims, suspend it from the page and see a claim
- * refused, a non-admin refused. axe-core finds no serious or critical violation on any screen.
+ * refused, roll a redemption back from the Redemptions screen, list a dead letter (whose retry
+ * this server, without the redis-gate, refuses in words), a non-admin refused. axe-core finds no
+ * serious or critical violation on any screen.
  * The embedded run saves the screenshots of the README (docs/img/).
  */
+import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Browser, Page } from 'playwright-core';
@@ -12,8 +15,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashPassword } from '../../src/auth/passwords.js';
 import { setupToken } from '../../src/auth/setup.js';
 import { upsertUser } from '../../src/auth/users.js';
+import { insertDeadLetter } from '../../src/gate/persist.js';
 import { bearer, TEST_JWT_SECRET, useTestApp } from '../helpers/app.js';
-import { launchChromium, seriousViolations } from '../helpers/browser.js';
+import { launchChromium, newConsolePage, seriousViolations, signInToConsole } from '../helpers/browser.js';
 import { ensureConsoleBuilt } from '../helpers/console.js';
 import { ENGINES } from '../support/database.js';
 
@@ -40,24 +44,13 @@ describe.each(ENGINES)('operator console (%s)', (engine) => {
     const passwordHash = await hashPassword(PASSWORD);
     await upsertUser(t.database.db, { email: 'shopper@example.com', passwordHash, role: 'user' });
     browser = await launchChromium();
-    // Reduced motion: the console then skips transitions, so axe never judges a half-faded dialog.
-    const context = await browser.newContext({
-      viewport: { width: 1280, height: 900 },
-      reducedMotion: 'reduce',
-    });
-    page = await context.newPage();
-    page.setDefaultTimeout(20_000);
+    page = await newConsolePage(browser);
   });
   afterAll(async () => {
     await browser?.close();
   });
 
-  const signIn = async (target: Page, email: string) => {
-    await target.goto(`${base}/console/`);
-    await target.getByRole('textbox', { name: 'Email', exact: true }).fill(email);
-    await target.getByRole('textbox', { name: 'Password', exact: true }).fill(PASSWORD);
-    await target.getByRole('button', { name: 'Sign in' }).click();
-  };
+  const signIn = (target: Page, email: string) => signInToConsole(target, base, email, PASSWORD);
   /** The admin's API token (the setup page creates the admin), signed in once. */
   let apiToken: Promise<string> | undefined;
   const adminApiToken = () => {
@@ -234,9 +227,15 @@ describe.each(ENGINES)('operator console (%s)', (engine) => {
     await page.getByRole('tab', { name: 'Live' }).click();
   });
 
-  it('lists the campaign with its progress, filtered by status and found by name', async () => {
+  it('lists the campaign with its progress, filtered by status and found by part of its name on the server', async () => {
     await page.getByRole('link', { name: 'Campaigns' }).click();
-    await page.getByRole('searchbox', { name: 'Search by name' }).fill(`sale ${engine}`);
+    await page.getByRole('columnheader', { name: 'Redemptions' }).waitFor();
+    // The search is the API's `q`: the page asks the server, it does not filter what it loaded.
+    const searched = page.waitForResponse(
+      (response) => response.url().includes('/v1/campaigns?') && response.url().includes('q=SALE'),
+    );
+    await page.getByRole('searchbox', { name: 'Search by name' }).fill(`SALE ${engine}`);
+    expect((await searched).status()).toBe(200);
     const campaign = (await (await fetch(`${base}/v1/campaigns/${campaignUrl.split('/').pop()}`)).json()) as {
       issuedCount: number;
       totalQuantity: number;
@@ -247,6 +246,107 @@ describe.each(ENGINES)('operator console (%s)', (engine) => {
     await page.getByRole('option', { name: 'active' }).click();
     await page.getByText('No campaigns match.').waitFor();
     await screenshot('console-campaigns');
+  });
+
+  /** An active campaign (through the API) with one coupon of `userId`, redeemed for `orderId`. */
+  async function redeemedCoupon(userId: string, orderId: string) {
+    const campaign = await t.app.inject({
+      method: 'POST',
+      url: '/v1/campaigns',
+      headers: bearer(await adminApiToken()),
+      payload: {
+        name: `Rollback ${engine}`,
+        totalQuantity: 3,
+        perUserLimit: 1,
+        status: 'active',
+        discount: { type: 'fixed', amount: 700 },
+      },
+    });
+    const campaignId = campaign.json().id as string;
+    const claimed = await claim(campaignId, userId);
+    const couponId = ((await claimed.json()) as { coupon: { id: string } }).coupon.id;
+    const redeemed = await fetch(`${base}/v1/redemptions`, {
+      method: 'POST',
+      headers: { ...bearer(await adminApiToken()), 'content-type': 'application/json' },
+      body: JSON.stringify({ couponId, orderId, orderAmount: 5000, userId }),
+    });
+    expect(redeemed.status).toBe(201);
+    return { campaignId, couponId };
+  }
+
+  it('looks a redemption up by order id and rolls it back, the coupon issued again', async () => {
+    const orderId = `order-${engine}-1`;
+    const { campaignId, couponId } = await redeemedCoupon('returning-shopper', orderId);
+    await page.getByRole('link', { name: 'Redemptions' }).click();
+    await page.getByRole('heading', { name: 'Redemptions' }).waitFor();
+    // Naming nothing: the API's 400 names the three parameters, shown on the three inputs.
+    await page.getByRole('button', { name: 'Look up' }).click();
+    await page.getByText('give couponId, code or orderId').first().waitFor();
+    expect(await page.getByRole('textbox', { name: 'Order id' }).getAttribute('aria-invalid')).toBe('true');
+    await expectAccessible();
+
+    await page.getByRole('textbox', { name: 'Order id' }).fill(orderId);
+    await page.getByRole('button', { name: 'Look up' }).click();
+    const table = page.getByRole('table', { name: 'Redemptions' });
+    await table.getByRole('cell', { name: couponId, exact: true }).waitFor();
+    expect(await table.getByRole('row').count()).toBe(2); // the header and the one redemption
+    await table.getByRole('link', { name: `Rollback ${engine}` }).waitFor();
+    await expectAccessible();
+    await screenshot('console-redemptions');
+
+    await page.getByRole('button', { name: `Roll back the redemption of order ${orderId}` }).click();
+    const dialog = page.getByRole('dialog', { name: 'Roll back?' });
+    await dialog.waitFor();
+    await expectAccessible();
+    await dialog.getByRole('button', { name: 'Yes, roll back' }).click();
+    await table.getByText('rolled back').waitFor();
+    const coupons = await fetch(`${base}/v1/coupons?campaignId=${campaignId}`, {
+      headers: bearer(await adminApiToken()),
+    });
+    const [coupon] = ((await coupons.json()) as { items: { id: string; status: string }[] }).items;
+    expect(coupon).toMatchObject({ id: couponId, status: 'issued' });
+    const campaign = await fetch(`${base}/v1/campaigns/${campaignId}`);
+    expect(await campaign.json()).toMatchObject({ redeemedCount: 0, redeemedAmount: 0 });
+    // The campaign's page counts it no more either.
+    await table.getByRole('link', { name: `Rollback ${engine}` }).click();
+    await page
+      .getByRole('group', { name: 'Redemptions', exact: true })
+      .getByText('0', { exact: true })
+      .waitFor();
+    await page.getByRole('group', { name: 'Discount granted' }).getByText('0', { exact: true }).waitFor();
+  });
+
+  it('lists a dead letter and says clearly that this server cannot retry it without the redis-gate', async () => {
+    const campaignId = campaignUrl.split('/').pop()!;
+    const claimId = randomUUID();
+    await insertDeadLetter(
+      t.database.db,
+      campaignId,
+      {
+        entryId: '1-0',
+        fields: ['c', claimId],
+        claim: { claimId, userId: 'late-shopper', userSlot: 1, admittedMs: Date.now(), campaignId },
+        deliveries: 5,
+      },
+      'persist-failed',
+      'connection terminated unexpectedly',
+      0,
+    );
+    await page.getByRole('link', { name: 'Dead letters' }).click();
+    await page.getByRole('heading', { name: 'Dead letters' }).waitFor();
+    const table = page.getByRole('table', { name: 'Dead letters' });
+    await table.getByRole('cell', { name: claimId, exact: true }).waitFor();
+    await table.getByText('persist-failed: connection terminated unexpectedly').waitFor();
+    await table.getByRole('cell', { name: `Flash sale ${engine}` }).waitFor();
+    await expectAccessible();
+    await screenshot('console-dead-letters');
+
+    await page.getByRole('button', { name: `Retry claim ${claimId}` }).click();
+    await page.getByRole('dialog', { name: 'Retry?' }).getByRole('button', { name: 'Yes, retry' }).click();
+    await page.getByRole('alert').getByText('This server runs no redis-gate').waitFor();
+    await expectAccessible();
+    // The dead letter stays.
+    await table.getByRole('cell', { name: claimId, exact: true }).waitFor();
   });
 
   it('creates a service account and disables it on the Users screen', async () => {

@@ -28,6 +28,28 @@ export async function launchChromium(): Promise<Browser> {
 }
 
 /**
+ * A page of a new context of `browser` as the console tests use it: 1280×900, reduced motion (the
+ * console then skips transitions, so axe never judges a half-faded dialog), 20 s waits.
+ */
+export async function newConsolePage(browser: Browser): Promise<Page> {
+  const context = await browser.newContext({
+    viewport: { width: 1280, height: 900 },
+    reducedMotion: 'reduce',
+  });
+  const page = await context.newPage();
+  page.setDefaultTimeout(20_000);
+  return page;
+}
+
+/** Signs `email` in on the console's sign-in page of the server at `base`. */
+export async function signInToConsole(page: Page, base: string, email: string, password: string) {
+  await page.goto(`${base}/console/`);
+  await page.getByRole('textbox', { name: 'Email', exact: true }).fill(email);
+  await page.getByRole('textbox', { name: 'Password', exact: true }).fill(password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+}
+
+/**
  * The serious and critical accessibility violations axe-core finds on the page (WCAG 2 A and AA
  * rules), as `rule: selectors` lines, so a failing test says what to fix.
  */

@@ -14,6 +14,8 @@ import type { IssuanceStrategy } from '../../src/issuance/strategies/types.js';
 import { openRedis, type RedisConnection } from '../../src/redis/connection.js';
 import { campaignInput } from '../support/campaigns.js';
 import type { TestDatabase } from '../support/database.js';
+import { dropPrefix, testRedisConfig } from '../support/redis.js';
+import { createTestApp, type TestApp } from './app.js';
 
 export interface GateBench {
   redis: RedisConnection;
@@ -127,4 +129,66 @@ export async function waitUntil<T>(
       throw new Error(`condition not reached in ${timeoutMs} ms: ${JSON.stringify(value)}`);
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
+}
+
+/** The HTTP app with ISSUANCE_STRATEGY=redis-gate on PostgreSQL and the test Redis, and a worker (not started). */
+export interface GateApp {
+  t: TestApp;
+  worker: StreamWorker;
+  /** Stops the worker, drops the app's Redis keys, closes the app and its database. */
+  close(): Promise<void>;
+}
+
+export async function createGateApp(): Promise<GateApp> {
+  const t = await createTestApp('postgres', {
+    config: { issuanceStrategy: 'redis-gate', redis: testRedisConfig() },
+  });
+  const worker = new StreamWorker({
+    db: t.database.db,
+    redis: t.app.services.redis!,
+    config: { ...t.app.services.config.worker, pollMs: 5 },
+  });
+  return {
+    t,
+    worker,
+    close: async () => {
+      await worker.stop();
+      await dropPrefix(t.app.services.redis!);
+      await t.close();
+    },
+  };
+}
+
+/**
+ * Makes the worker of `gate` dead-letter a real claim of `userId` with reason `slot-taken`: the
+ * claim is admitted through the API, then a coupon written behind the gate's back takes the
+ * user's slot (as a gate reload mid-batch can) before the worker (started here) persists it.
+ * `freeSlot` deletes that coupon, after which a retry of the dead letter can succeed.
+ */
+export async function slotTakenDeadLetter(gate: GateApp, campaignId: string, userId: string) {
+  const { t } = gate;
+  const claim = await t.app.inject({
+    method: 'POST',
+    url: `/v1/campaigns/${campaignId}/claims`,
+    headers: { authorization: `Bearer ${t.userToken(userId)}` },
+  });
+  if (claim.statusCode !== 202) throw new Error(`claim not admitted: ${claim.body}`);
+  const claimId = claim.json().claimId as string;
+  const squatter = randomUUID();
+  await queryRows(
+    t.database.db,
+    sql`INSERT INTO coupons (id, campaign_id, user_id, user_slot, status)
+        VALUES (${squatter}, ${campaignId}, ${userId}, 1, 'issued')`,
+  );
+  gate.worker.start();
+  await waitUntil(
+    () => queryRows(t.database.db, sql`SELECT 1 FROM dead_letters WHERE claim_id = ${claimId}`),
+    (rows) => rows.length === 1,
+  );
+  return {
+    claimId,
+    freeSlot: async () => {
+      await queryRows(t.database.db, sql`DELETE FROM coupons WHERE id = ${squatter}`);
+    },
+  };
 }

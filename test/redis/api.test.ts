@@ -6,27 +6,21 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitForDrain } from '../../src/gate/drain.js';
 import { insertDeadLetter } from '../../src/gate/persist.js';
-import { StreamWorker } from '../../src/gate/worker.js';
-import { bearer, createCampaign, createTestApp, problemOf, type TestApp, testUserId } from '../helpers/app.js';
-import { dropPrefix, testRedisConfig } from '../support/redis.js';
+import type { StreamWorker } from '../../src/gate/worker.js';
+import { bearer, createCampaign, problemOf, type TestApp, testUserId } from '../helpers/app.js';
+import { createGateApp, type GateApp } from '../helpers/gate.js';
 
 describe('redis-gate over HTTP', () => {
+  let gate: GateApp;
   let t: TestApp;
   let worker: StreamWorker;
-  const redisConfig = testRedisConfig();
 
   beforeAll(async () => {
-    t = await createTestApp('postgres', { config: { issuanceStrategy: 'redis-gate', redis: redisConfig } });
-    worker = new StreamWorker({
-      db: t.database.db,
-      redis: t.app.services.redis!,
-      config: { ...t.app.services.config.worker, pollMs: 5 },
-    });
+    gate = await createGateApp();
+    ({ t, worker } = gate);
   });
   afterAll(async () => {
-    await worker?.stop();
-    if (t) await dropPrefix(t.app.services.redis!);
-    await t?.close();
+    await gate?.close();
   });
 
   const claim = async (campaignId: string, userId: string) =>
@@ -58,7 +52,10 @@ describe('redis-gate over HTTP', () => {
     await waitForDrain(t.database.db, t.app.services.redis!, { timeoutMs: 20_000 });
     const issued = await status(body.claimId, await t.userToken('alice'));
     expect(issued.statusCode).toBe(200);
-    expect(issued.json()).toMatchObject({ status: 'issued', coupon: { id: body.claimId, userId: testUserId('alice') } });
+    expect(issued.json()).toMatchObject({
+      status: 'issued',
+      coupon: { id: body.claimId, userId: testUserId('alice') },
+    });
   });
 
   it('refuses another user the claim status and lets an admin read it', async () => {

@@ -161,8 +161,8 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * List campaigns, newest first (keyset pagination)
-         * @description Campaigns, newest first, optionally of one status; drafts only for admins.
+         * List campaigns, newest first (keyset pagination), optionally by status and part of the name
+         * @description Campaigns, newest first, optionally of one status and whose name contains `q` (any case); drafts only for admins.
          */
         get: operations["listCampaigns"];
         put?: never;
@@ -312,7 +312,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get?: never;
+        /**
+         * Look redemptions up by coupon, code or order, newest first (keyset pagination)
+         * @description Redemptions of a coupon (`couponId`), of a generated code (`code`) or of an order (`orderId`), at least one given, each with its campaign, amounts and status (completed or rolled_back); newest first, keyset pagination.
+         */
+        get: operations["searchRedemptions"];
         put?: never;
         /**
          * Redeem a coupon for an order
@@ -465,6 +469,46 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/dead-letters": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Claims the redis-gate worker could not persist, newest first (keyset pagination)
+         * @description Claims the redis-gate worker could not persist, newest first, optionally of one campaign: each with its stable `reason` code and, for admins, the stored error text. Empty where no redis-gate ran.
+         */
+        get: operations["listDeadLetters"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/dead-letters/{id}/retry": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Put a dead letter's claim back into its campaign stream, then delete the dead letter
+         * @description Puts a dead letter's claim back into its campaign stream for the worker, then deletes the dead letter (as `stampede dead-letters retry --id`). Needs a server running the redis-gate.
+         */
+        post: operations["retryDeadLetter"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/campaigns/{id}/live": {
         parameters: {
             query?: never;
@@ -569,6 +613,8 @@ export interface components {
             /** @description discount granted by completed redemptions, minor units */
             redeemedAmount: number;
             budgetRemaining: number | null;
+            /** @description number of completed redemptions (rolled back ones not counted) */
+            redeemedCount: number;
             /**
              * Format: date-time
              * @description RFC 3339 date-time, years 0100 to 9999, no leap second
@@ -602,6 +648,65 @@ export interface components {
             issuedAt: string;
             expiresAt: string | null;
             redeemedAt: string | null;
+        };
+        RedemptionFound: {
+            /**
+             * Format: uuid
+             * @description UUID
+             */
+            id: string;
+            /**
+             * Format: uuid
+             * @description UUID
+             */
+            couponId: string;
+            userId: string;
+            orderId: string;
+            orderAmount: number;
+            /** @description discount applied, minor currency units */
+            discountAmount: number;
+            /** @description completed | rolled_back */
+            status: string;
+            /**
+             * Format: date-time
+             * @description RFC 3339 date-time, years 0100 to 9999, no leap second
+             */
+            createdAt: string;
+            rolledBackAt: string | null;
+            couponCode: string | null;
+            /**
+             * Format: uuid
+             * @description UUID
+             */
+            campaignId: string;
+            campaignName: string;
+        };
+        DeadLetter: {
+            /**
+             * Format: uuid
+             * @description UUID
+             */
+            id: string;
+            claimId: string | null;
+            /**
+             * Format: uuid
+             * @description UUID
+             */
+            campaignId: string;
+            userId: string | null;
+            /** @description why it was not persisted: malformed-entry | campaign-unknown | slot-taken | persist-failed */
+            reason: string;
+            error: string | null;
+            /** @description times the worker was handed the entry */
+            deliveries: number;
+            /** @description whether the entry holds a whole claim a retry can queue again */
+            retryable: boolean;
+            admittedAt: string | null;
+            /**
+             * Format: date-time
+             * @description RFC 3339 date-time, years 0100 to 9999, no leap second
+             */
+            createdAt: string;
         };
     };
     responses: never;
@@ -1581,6 +1686,8 @@ export interface operations {
                 limit: number;
                 /** @description opaque cursor from nextCursor */
                 cursor?: string;
+                /** @description part of the name, any case */
+                q?: string;
                 status?: "draft" | "active" | "suspended" | "ended";
             };
             header?: never;
@@ -1717,6 +1824,8 @@ export interface operations {
                         /** @description discount granted by completed redemptions, minor units */
                         redeemedAmount: number;
                         budgetRemaining: number | null;
+                        /** @description number of completed redemptions (rolled back ones not counted) */
+                        redeemedCount: number;
                         /**
                          * Format: date-time
                          * @description RFC 3339 date-time, years 0100 to 9999, no leap second
@@ -1846,6 +1955,8 @@ export interface operations {
                         /** @description discount granted by completed redemptions, minor units */
                         redeemedAmount: number;
                         budgetRemaining: number | null;
+                        /** @description number of completed redemptions (rolled back ones not counted) */
+                        redeemedCount: number;
                         /**
                          * Format: date-time
                          * @description RFC 3339 date-time, years 0100 to 9999, no leap second
@@ -2035,6 +2146,8 @@ export interface operations {
                         /** @description discount granted by completed redemptions, minor units */
                         redeemedAmount: number;
                         budgetRemaining: number | null;
+                        /** @description number of completed redemptions (rolled back ones not counted) */
+                        redeemedCount: number;
                         /**
                          * Format: date-time
                          * @description RFC 3339 date-time, years 0100 to 9999, no leap second
@@ -2182,6 +2295,8 @@ export interface operations {
                         /** @description discount granted by completed redemptions, minor units */
                         redeemedAmount: number;
                         budgetRemaining: number | null;
+                        /** @description number of completed redemptions (rolled back ones not counted) */
+                        redeemedCount: number;
                         /**
                          * Format: date-time
                          * @description RFC 3339 date-time, years 0100 to 9999, no leap second
@@ -2642,6 +2757,85 @@ export interface operations {
                 content: {
                     "application/json": {
                         items: components["schemas"]["Coupon"][];
+                        nextCursor: string | null;
+                    };
+                };
+            };
+            /** @description `validation-failed`: The request is not valid */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unauthorized`: Authentication is required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `forbidden`: Not allowed for this principal */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal`: Internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `service-unavailable`: A dependency is unavailable; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    searchRedemptions: {
+        parameters: {
+            query: {
+                /** @description page size */
+                limit: number;
+                /** @description opaque cursor from nextCursor */
+                cursor?: string;
+                /** @description the coupon's redemptions */
+                couponId?: string;
+                /** @description a generated code: its coupon's redemptions */
+                code?: string;
+                /** @description the order */
+                orderId?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items: components["schemas"]["RedemptionFound"][];
                         nextCursor: string | null;
                     };
                 };
@@ -3602,6 +3796,179 @@ export interface operations {
             };
             /** @description `not-found`: Not found */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal`: Internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `service-unavailable`: A dependency is unavailable; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listDeadLetters: {
+        parameters: {
+            query: {
+                /** @description page size */
+                limit: number;
+                /** @description opaque cursor from nextCursor */
+                cursor?: string;
+                /** @description only this campaign's */
+                campaignId?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items: components["schemas"]["DeadLetter"][];
+                        nextCursor: string | null;
+                    };
+                };
+            };
+            /** @description `validation-failed`: The request is not valid */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unauthorized`: Authentication is required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `forbidden`: Not allowed for this principal */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal`: Internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `service-unavailable`: A dependency is unavailable; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    retryDeadLetter: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description UUID */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /**
+                         * Format: uuid
+                         * @description UUID
+                         */
+                        id: string;
+                        claimId: string;
+                        /**
+                         * @description queued again; its row is deleted
+                         * @enum {string}
+                         */
+                        status: "requeued";
+                    };
+                };
+            };
+            /** @description `validation-failed`: The request is not valid */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unauthorized`: Authentication is required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `forbidden`: Not allowed for this principal */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not-found`: Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `gate-not-configured`: This server runs no redis-gate (ISSUANCE_STRATEGY=redis-gate with Redis): dead letters can be listed, not retried; `not-retryable`: The dead letter holds no whole claim to queue again */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -111,6 +111,8 @@ export default function CampaignPage({ id }: { id: string }) {
       <SimpleGrid cols={{ base: 2, sm: 4 }}>
         <Figure label="Stock" value={data.totalQuantity} />
         <Figure label="Per-user limit" value={data.perUserLimit} />
+        <Figure label="Redemptions" value={data.redeemedCount} />
+        <Figure label="Discount granted" value={data.redeemedAmount} />
       </SimpleGrid>
       <Text size="sm">{`Claim window: ${formatWindow(data.startsAt, data.endsAt)} (${TIME_ZONE}).`}</Text>
       <Tabs defaultValue="live" keepMounted={false}>

@@ -1,7 +1,7 @@
 /**
- * The campaign list: status, claim window, issued/stock as a progress bar; filter by status (the
- * API's `status` query), search by name (within the loaded pages: the API has no name search),
- * keyset "Load more", and the way to create one.
+ * The campaign list: status, claim window, issued/stock as a progress bar, completed redemptions;
+ * filter by status (the API's `status` query) and search by part of the name (the API's `q`,
+ * sent once typing pauses), keyset "Load more", and the way to create one.
  */
 import {
   Anchor,
@@ -16,13 +16,14 @@ import {
   TextInput,
   Title,
 } from '@mantine/core';
-import { useInfiniteQuery } from '@tanstack/react-query';
+import { useDebouncedValue } from '@mantine/hooks';
 import { useState } from 'react';
 import { Link } from 'wouter';
-import { client } from '../../api';
+import { client, fieldErrors } from '../../api';
 import { ErrorBanner } from '../../components/ErrorBanner';
 import { PageFooter } from '../../components/PageFooter';
 import { formatWindow, STATUS_COLORS } from '../../format';
+import { cursorQuery, useKeysetPages } from '../../pages';
 
 type Status = 'draft' | 'active' | 'suspended' | 'ended';
 const STATUSES: Status[] = ['draft', 'active', 'suspended', 'ended'];
@@ -30,24 +31,14 @@ const STATUSES: Status[] = ['draft', 'active', 'suspended', 'ended'];
 export function Campaigns() {
   const [status, setStatus] = useState<Status | null>(null);
   const [search, setSearch] = useState('');
-  const pages = useInfiniteQuery({
-    queryKey: ['get', '/v1/campaigns', { status }],
-    initialPageParam: undefined as string | undefined,
-    queryFn: async ({ pageParam }) => {
-      const { data, error } = await client.GET('/v1/campaigns', {
-        params: {
-          query: { limit: 50, ...(status ? { status } : {}), ...(pageParam ? { cursor: pageParam } : {}) },
-        },
-      });
-      if (error) throw error;
-      return data;
-    },
-    getNextPageParam: (page) => page.nextCursor ?? undefined,
-  });
-  const needle = search.trim().toLowerCase();
-  const campaigns = (pages.data?.pages ?? [])
-    .flatMap((page) => page.items)
-    .filter((campaign) => !needle || campaign.name.toLowerCase().includes(needle));
+  const [q] = useDebouncedValue(search.trim(), 300);
+  const { pages, items: campaigns } = useKeysetPages('/v1/campaigns', { status, q }, (cursor) =>
+    client.GET('/v1/campaigns', {
+      params: {
+        query: { limit: 50, ...(status ? { status } : {}), ...(q ? { q } : {}), ...cursorQuery(cursor) },
+      },
+    }),
+  );
 
   return (
     <Stack>
@@ -70,6 +61,7 @@ export function Campaigns() {
           label="Search by name"
           type="search"
           value={search}
+          error={fieldErrors(pages.error)['querystring/q']}
           onChange={(event) => setSearch(event.currentTarget.value)}
         />
       </Group>
@@ -81,6 +73,7 @@ export function Campaigns() {
             <Table.Th>Status</Table.Th>
             <Table.Th>Claim window</Table.Th>
             <Table.Th>Issued / stock</Table.Th>
+            <Table.Th>Redemptions</Table.Th>
           </Table.Tr>
         </Table.Thead>
         <Table.Tbody>
@@ -108,6 +101,7 @@ export function Campaigns() {
                     {campaign.issuedCount} / {campaign.totalQuantity}
                   </Text>
                 </Table.Td>
+                <Table.Td>{campaign.redeemedCount}</Table.Td>
               </Table.Tr>
             );
           })}

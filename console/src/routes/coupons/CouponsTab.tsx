@@ -3,12 +3,12 @@
  * status and issue dates, newest first, in keyset pages ("Load more").
  */
 import { Button, Group, Select, Stack, Table, Text, TextInput } from '@mantine/core';
-import { useInfiniteQuery } from '@tanstack/react-query';
 import { useState } from 'react';
 import { client, fieldErrors } from '../../api';
 import { ErrorBanner } from '../../components/ErrorBanner';
 import { PageFooter } from '../../components/PageFooter';
 import { formatDate, TIME_ZONE } from '../../format';
+import { cursorQuery, useKeysetPages } from '../../pages';
 
 type Status = 'issued' | 'redeemed' | 'revoked';
 interface Filters {
@@ -24,25 +24,18 @@ const iso = (local: string) => (local ? new Date(local).toISOString() : undefine
 export default function CouponsTab({ campaignId }: { campaignId: string }) {
   const [draft, setDraft] = useState<Filters>(NONE);
   const [filters, setFilters] = useState<Filters>(NONE);
-  const pages = useInfiniteQuery({
-    queryKey: ['get', '/v1/coupons', { campaignId, ...filters }],
-    initialPageParam: undefined as string | undefined,
-    queryFn: async ({ pageParam }) => {
-      const query = {
-        campaignId,
-        limit: 50,
-        ...(filters.userId ? { userId: filters.userId } : {}),
-        ...(filters.code ? { code: filters.code } : {}),
-        ...(filters.status ? { status: filters.status } : {}),
-        ...(iso(filters.issuedFrom) ? { issuedFrom: iso(filters.issuedFrom) } : {}),
-        ...(iso(filters.issuedTo) ? { issuedTo: iso(filters.issuedTo) } : {}),
-        ...(pageParam ? { cursor: pageParam } : {}),
-      };
-      const { data, error } = await client.GET('/v1/coupons', { params: { query } });
-      if (error) throw error;
-      return data;
-    },
-    getNextPageParam: (page) => page.nextCursor ?? undefined,
+  const { pages, items: coupons } = useKeysetPages('/v1/coupons', { campaignId, ...filters }, (cursor) => {
+    const query = {
+      campaignId,
+      limit: 50,
+      ...(filters.userId ? { userId: filters.userId } : {}),
+      ...(filters.code ? { code: filters.code } : {}),
+      ...(filters.status ? { status: filters.status } : {}),
+      ...(iso(filters.issuedFrom) ? { issuedFrom: iso(filters.issuedFrom) } : {}),
+      ...(iso(filters.issuedTo) ? { issuedTo: iso(filters.issuedTo) } : {}),
+      ...cursorQuery(cursor),
+    };
+    return client.GET('/v1/coupons', { params: { query } });
   });
   const errors = fieldErrors(pages.error);
   const text = (key: 'userId' | 'code' | 'issuedFrom' | 'issuedTo') => ({
@@ -52,7 +45,6 @@ export default function CouponsTab({ campaignId }: { campaignId: string }) {
       setDraft((state) => ({ ...state, [key]: value }));
     },
   });
-  const coupons = (pages.data?.pages ?? []).flatMap((page) => page.items);
   return (
     <Stack>
       <form
