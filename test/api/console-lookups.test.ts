@@ -13,7 +13,15 @@ import { queryRows } from '../../src/db/client.js';
 import type { KeysetPosition } from '../../src/db/keyset.js';
 import { insertDeadLetter } from '../../src/gate/persist.js';
 import { type RedemptionSearch, redemptionSearchQuery } from '../../src/redemptions/search.js';
-import { bearer, createCampaign, problemOf, rowCounts, type TestApp, useTestApp } from '../helpers/app.js';
+import {
+  bearer,
+  createCampaign,
+  problemOf,
+  rowCounts,
+  type TestApp,
+  testUserId,
+  useTestApp,
+} from '../helpers/app.js';
 import { ENGINES } from '../support/database.js';
 
 /** Reads `url` as admin (or with `token`) and returns the response. */
@@ -86,7 +94,12 @@ describe.each(ENGINES)('console look-ups on %s', (engine) => {
       method: 'POST',
       url: '/v1/redemptions',
       headers: bearer(t.serviceToken),
-      payload: { couponId, orderId: 'order-second', orderAmount: 5000, userId: `lookup-${userSeq}` },
+      payload: {
+        couponId,
+        orderId: 'order-second',
+        orderAmount: 5000,
+        userId: testUserId(`lookup-${userSeq}`),
+      },
     });
     expect(again.statusCode).toBe(201);
     const byCoupon = (await get(t, `/v1/redemptions?couponId=${couponId}`)).json();

@@ -161,7 +161,7 @@ export async function createGateApp(): Promise<GateApp> {
 
 /**
  * Makes the worker of `gate` dead-letter a real claim of `userId` with reason `slot-taken`: the
- * claim is admitted through the API, then a coupon written behind the gate's back takes the
+ * claim is admitted through the API (an admin claiming for the shop user), then a coupon written behind the gate's back takes the
  * user's slot (as a gate reload mid-batch can) before the worker (started here) persists it.
  * `freeSlot` deletes that coupon, after which a retry of the dead letter can succeed.
  */
@@ -170,7 +170,8 @@ export async function slotTakenDeadLetter(gate: GateApp, campaignId: string, use
   const claim = await t.app.inject({
     method: 'POST',
     url: `/v1/campaigns/${campaignId}/claims`,
-    headers: { authorization: `Bearer ${t.userToken(userId)}` },
+    headers: { authorization: `Bearer ${t.adminToken}` },
+    payload: { userId },
   });
   if (claim.statusCode !== 202) throw new Error(`claim not admitted: ${claim.body}`);
   const claimId = claim.json().claimId as string;
