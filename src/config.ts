@@ -202,7 +202,7 @@ export const ConfigSchema = Type.Object({
       }),
     ),
   }),
-  /** The throttle on guessing codes (src/http/rate-limit.ts `codeAttemptThrottle`); 0 disables a limit. */
+  /** The throttle on guessing codes (src/http/failure-throttle.ts `codeFailureThrottle`); 0 disables a limit. */
   codeAttemptLimit: Type.Object({
     max: env(
       'CODE_ATTEMPT_LIMIT_MAX',
@@ -210,7 +210,7 @@ export const ConfigSchema = Type.Object({
         minimum: 0,
         default: 10,
         description:
-          'redemptions and validations by code one user may send per window before 429 (0 = no limit)',
+          'redemptions and validations naming an unknown code one user may send per window before 429 (0 = no limit)',
       }),
     ),
     ipMax: env(
@@ -218,12 +218,16 @@ export const ConfigSchema = Type.Object({
       Type.Integer({
         minimum: 0,
         default: 100,
-        description: 'the same per client IP, for user tokens (0 = no limit)',
+        description: 'the same per client IP, for user tokens (0 = no limit); found codes never count',
       }),
     ),
     windowMs: env(
       'CODE_ATTEMPT_LIMIT_WINDOW_MS',
-      Type.Integer({ minimum: 100, default: 60_000, description: 'window of the code attempt limits, ms' }),
+      Type.Integer({
+        minimum: 100,
+        default: 60_000,
+        description: 'window of the unknown-code limits, ms (doubled by each attempt past a limit)',
+      }),
     ),
   }),
   /** The throttle on failed logins (src/http/failure-throttle.ts); 0 disables a limit. */

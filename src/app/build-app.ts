@@ -29,7 +29,7 @@ import { deadLetterRoutes } from '../gate/routes.js';
 import { streamStats } from '../gate/stream-stats.js';
 import { authentication } from '../http/auth.js';
 import { errorHandling, frameworkErrors } from '../http/errors.js';
-import { throttleAuth } from '../http/failure-throttle.js';
+import { failureCounter, throttleAuth } from '../http/failure-throttle.js';
 import { healthRoutes, type ReadinessCheck } from '../http/health.js';
 import { loadShedding } from '../http/load-shedding.js';
 import { AccessLog, requestIdOf, requestIds } from '../http/logging.js';
@@ -205,7 +205,14 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(campaignRestoreRoute, { campaigns, archiveAfterSeconds: config.archiveAfterSeconds });
   await app.register(claimRoutes, { db, issuance, claimRateLimit: config.claimRateLimit });
   await app.register(couponRoutes, { db });
-  await app.register(redemptionRoutes, { db, codeAttemptLimit: config.codeAttemptLimit });
+  await app.register(redemptionRoutes, {
+    db,
+    codeAttemptLimit: config.codeAttemptLimit,
+    failures: failureCounter(
+      redis && { client: redis.client, prefix: `${redis.keys.rateLimitNamespace}failures:` },
+      config.codeAttemptLimit.windowMs,
+    ),
+  });
   await app.register(codeRoutes, { db, jobs });
   await app.register(archiveRoutes, { db });
   await app.register(deadLetterRoutes, {

@@ -1,6 +1,7 @@
 /**
- * Throttles of the auth routes ({@link throttleAuth}). Signups: a request limit per client IP
- * (@fastify/rate-limit). Failed logins: only failures count, per email and per client IP; once a
+ * Throttles that count failures only: failed logins ({@link throttleAuth}, which also limits signups
+ * per client IP through @fastify/rate-limit) and guessed codes ({@link codeFailureThrottle}).
+ * Failed logins: only failures count, per email and per client IP; once a
  * key reaches its limit every attempt of it — right password or wrong — gets 429 `rate-limited`
  * with `Retry-After` until its window ends, and each attempt made meanwhile doubles the window
  * (growing back-off: windowMs × 2^(failures − max)). A successful login never counts. Refusals are
@@ -99,9 +100,58 @@ export function localFailureCounter(windowMs: number): FailureCounter {
   };
 }
 
+/** One counter a request counts against: its key, its limit, and the word naming it in a 429. */
+export interface ThrottleKey {
+  key: string;
+  max: number;
+  scope: string;
+}
+
 /**
- * The hooks of the login route: `preHandler` refuses a locked email or IP (and grows its window),
- * `onResponse` counts a 401 answer as a failure of both. The email is compared in lower case.
+ * Hooks that count only failures: `preHandler` refuses a request whose key has reached its limit
+ * (and grows that key's window), `onResponse` counts a failed request against each of its keys.
+ * @param keys the keys of a request (none: not throttled).
+ * @param failed whether the answered request was a failure.
+ * @param what words for the 429 detail: `too many ${what} for this ${scope}`.
+ */
+export function failureThrottle(
+  counter: FailureCounter,
+  keys: (request: FastifyRequest) => ThrottleKey[],
+  failed: (request: FastifyRequest, reply: FastifyReply) => boolean,
+  what: string,
+) {
+  return {
+    preHandler: async (request: FastifyRequest) => {
+      for (const { key, max, scope } of keys(request)) {
+        let ttlMs: number;
+        try {
+          if ((await counter.peek(key)).failures < max) continue;
+          ttlMs = (await counter.record(key, max)).ttlMs;
+        } catch (error) {
+          // As for the other limits (skipOnError): a Redis failure lets the request through.
+          request.log.warn({ err: error }, `${what} throttle unavailable`);
+          return;
+        }
+        metrics.rateLimited.inc({ route: request.routeOptions.url ?? 'unmatched' });
+        throw new DomainError('rate-limited', `too many ${what} for this ${scope}`, {
+          retryAfterSeconds: Math.max(1, Math.ceil(ttlMs / 1000)),
+        });
+      }
+    },
+    onResponse: async (request: FastifyRequest, reply: FastifyReply) => {
+      if (!failed(request, reply)) return;
+      try {
+        await Promise.all(keys(request).map(({ key, max }) => counter.record(key, max)));
+      } catch (error) {
+        request.log.warn({ err: error }, `${what}: failure not counted`);
+      }
+    },
+  };
+}
+
+/**
+ * The hooks of the login route ({@link failureThrottle}): a 401 answer counts as a failure of the
+ * email (compared in lower case) and of the client IP.
  */
 export function loginThrottle(counter: FailureCounter, options: Config['loginFailureLimit']) {
   const keys = (request: FastifyRequest) => {
@@ -111,33 +161,49 @@ export function loginThrottle(counter: FailureCounter, options: Config['loginFai
       { key: `login:ip:${request.ip}`, max: options.ipMax, scope: 'IP' },
     ].filter(({ max }) => max > 0);
   };
-  return {
-    preHandler: async (request: FastifyRequest) => {
-      for (const { key, max, scope } of keys(request)) {
-        let ttlMs: number;
-        try {
-          if ((await counter.peek(key)).failures < max) continue;
-          ttlMs = (await counter.record(key, max)).ttlMs;
-        } catch (error) {
-          // As for the other limits (skipOnError): a Redis failure lets the login through.
-          request.log.warn({ err: error }, 'login throttle unavailable');
-          return;
-        }
-        metrics.rateLimited.inc({ route: request.routeOptions.url ?? 'unmatched' });
-        throw new DomainError('rate-limited', `too many failed logins for this ${scope}`, {
-          retryAfterSeconds: Math.max(1, Math.ceil(ttlMs / 1000)),
-        });
-      }
-    },
-    onResponse: async (request: FastifyRequest, reply: FastifyReply) => {
-      if (reply.statusCode !== 401) return;
-      try {
-        await Promise.all(keys(request).map(({ key, max }) => counter.record(key, max)));
-      } catch (error) {
-        request.log.warn({ err: error }, 'login failure not counted');
-      }
-    },
+  return failureThrottle(counter, keys, (_request, reply) => reply.statusCode === 401, 'failed logins');
+}
+
+/** Requests that named a code no coupon or campaign has (set by the redemption routes). */
+const codeMisses = new WeakSet<FastifyRequest>();
+
+/** Marks `request` as a guess that missed: it named a code that does not exist. */
+export function markCodeMiss(request: FastifyRequest): void {
+  codeMisses.add(request);
+}
+
+/**
+ * The counters of code guessing: a redemption or validation naming a code that does not exist
+ * ({@link markCodeMiss}) counts as a failure of the acting user and, for user tokens, of the
+ * client IP. Found codes never count, whatever the answer (expired, already redeemed, redeemed),
+ * so a shopper redeeming many real codes is never held back. Requests without a code are not
+ * throttled (a coupon id cannot be guessed usefully: it is the owner's).
+ * @param actingUser the user a request acts for (src/http/auth.ts `actingUserId`).
+ */
+export function codeFailureThrottle(
+  counter: FailureCounter,
+  options: Config['codeAttemptLimit'],
+  actingUser: (request: FastifyRequest) => string,
+) {
+  const keys = (request: FastifyRequest): ThrottleKey[] => {
+    if ((request.body as { code?: unknown } | undefined)?.code === undefined) return [];
+    const found: ThrottleKey[] = [];
+    if (options.max > 0)
+      found.push({ key: `codes:user:${actingUser(request)}`, max: options.max, scope: 'user' });
+    if (options.ipMax > 0 && request.user.role === 'user') {
+      found.push({ key: `codes:ip:${request.ip}`, max: options.ipMax, scope: 'IP' });
+    }
+    return found;
   };
+  return failureThrottle(counter, keys, (request) => codeMisses.has(request), 'unknown codes');
+}
+
+/** Failure counters under `prefix` in Redis when `store` is given (every process), else in this process. */
+export function failureCounter(
+  store: { client: Redis | Cluster; prefix: string } | undefined,
+  windowMs: number,
+): FailureCounter {
+  return store ? redisFailureCounter(store.client, store.prefix, windowMs) : localFailureCounter(windowMs);
 }
 
 /** The routes {@link throttleAuth} guards. */
@@ -159,9 +225,7 @@ export function throttleAuth(
   },
 ): void {
   const { login, signup, store } = options;
-  const counter = store
-    ? redisFailureCounter(store.client, store.prefix, login.windowMs)
-    : localFailureCounter(login.windowMs);
+  const counter = failureCounter(store, login.windowMs);
   const logins = loginThrottle(counter, login);
   const signups =
     signup.max > 0

@@ -26,7 +26,7 @@ export interface RateLimitStore {
 
 /**
  * The rate limiter (plugin `stampede-rate-limit`); routes opt in with {@link claimRateLimit} or
- * {@link codeAttemptThrottle}.
+ * {@link requestLimit}.
  */
 export const rateLimit = fp(installRateLimit, {
   name: 'stampede-rate-limit',
@@ -89,47 +89,5 @@ export function requestLimit(
         retryAfterSeconds: Math.max(1, limit.ttlInSeconds),
       },
     );
-  };
-}
-
-/**
- * The throttle on guessing codes, a preHandler of the redemption routes: every request that names
- * a `code` (a redemption or a validation) counts against the acting user (`max`) and, for user
- * tokens, the client IP (`ipMax`) — an admin or service token is a shop backend acting for many
- * users from one address. Past either limit in `windowMs` it gets 429 (see {@link requestLimit}).
- * Attempts count, not only failures: @fastify/rate-limit counts requests and cannot read a count
- * without adding to it, and one shopper sends one or two codes a minute. A Redis failure lets the
- * request through, as for claims.
- * @returns the hook, or undefined when both limits are 0.
- */
-export function codeAttemptThrottle(
-  app: FastifyInstance,
-  options: Config['codeAttemptLimit'],
-): ((request: FastifyRequest) => Promise<void>) | undefined {
-  const { windowMs } = options;
-  const perUser =
-    options.max > 0
-      ? requestLimit(app, {
-          max: options.max,
-          windowMs,
-          key: (request) =>
-            `codes:user:${actingUserId(request.user, (request.body as { userId?: string }).userId)}`,
-          what: 'code attempts per user',
-        })
-      : undefined;
-  const perIp =
-    options.ipMax > 0
-      ? requestLimit(app, {
-          max: options.ipMax,
-          windowMs,
-          key: (request) => `codes:ip:${request.ip}`,
-          what: 'code attempts per IP',
-        })
-      : undefined;
-  if (!perUser && !perIp) return undefined;
-  return async (request) => {
-    if ((request.body as { code?: string } | undefined)?.code === undefined) return;
-    await perUser?.(request);
-    if (request.user.role === 'user') await perIp?.(request);
   };
 }

@@ -14,7 +14,7 @@ import { decodeCursor } from '../db/keyset.js';
 import { DomainError, invalidField } from '../errors.js';
 import { actingUserId, requireRole } from '../http/auth.js';
 import { PROBLEM_CONTENT_TYPE, toProblem } from '../http/errors.js';
-import { codeAttemptThrottle } from '../http/rate-limit.js';
+import { codeFailureThrottle, type FailureCounter, markCodeMiss } from '../http/failure-throttle.js';
 import {
   DateTime,
   IdParams,
@@ -188,17 +188,31 @@ async function sendIdempotent(
 
 export interface RedemptionRouteOptions {
   db: Db;
-  /** The throttle on guessing codes (src/http/rate-limit.ts). */
+  /** The throttle on guessing codes (src/http/failure-throttle.ts). */
   codeAttemptLimit: Config['codeAttemptLimit'];
+  /** Where its failures are counted (Redis when configured, shared by every process). */
+  failures: FailureCounter;
 }
 
 export async function redemptionRoutes(
   app: FastifyInstance,
-  { db, codeAttemptLimit }: RedemptionRouteOptions,
+  { db, codeAttemptLimit, failures }: RedemptionRouteOptions,
 ): Promise<void> {
   const api = app.withTypeProvider<TypeBoxTypeProvider>();
-  const throttle = codeAttemptThrottle(app, codeAttemptLimit);
-  const guessing = throttle ? { preHandler: throttle } : {};
+  // Guessing codes: only codes that do not exist count (src/http/failure-throttle.ts).
+  const throttle =
+    codeAttemptLimit.max > 0 || codeAttemptLimit.ipMax > 0
+      ? codeFailureThrottle(failures, codeAttemptLimit, (request) =>
+          actingUserId(request.user, (request.body as { userId?: string }).userId),
+        )
+      : undefined;
+  const guessing = throttle ? { preHandler: throttle.preHandler, onResponse: throttle.onResponse } : {};
+  /** Marks the request when its code named nothing, then rethrows. */
+  const noteMiss = (request: FastifyRequest, code: string | undefined) => (error: unknown) => {
+    if (code !== undefined && error instanceof DomainError && error.code === 'not-found')
+      markCodeMiss(request);
+    throw error;
+  };
 
   api.post(
     '/v1/redemptions',
@@ -220,7 +234,11 @@ export async function redemptionRoutes(
       const userId = actingUserId(request.user, request.body.userId);
       return sendIdempotent(db, request, reply, 201, async (tx) =>
         redemptionJson(
-          await observeRedemption('redeem', () => redeem(tx, { ...target, userId, orderId, orderAmount })),
+          await observeRedemption('redeem', () =>
+            redeem(tx, { ...target, userId, orderId, orderAmount }).catch(
+              noteMiss(request, request.body.code),
+            ),
+          ),
         ),
       );
     },
@@ -264,12 +282,15 @@ export async function redemptionRoutes(
     async (request) => {
       const target = couponTarget(request.body);
       const userId = actingUserId(request.user, request.body.userId);
-      return validateRedemption(db, {
+      const result = await validateRedemption(db, {
         ...target,
         userId,
         orderId: 'validation',
         orderAmount: request.body.orderAmount,
       });
+      if (!result.valid && result.reason === 'not-found' && request.body.code !== undefined)
+        markCodeMiss(request);
+      return result;
     },
   );
 

@@ -1,6 +1,7 @@
 /**
- * Guessing codes is not free (issue 12, item 3), on PostgreSQL: code attempts are throttled per
- * user and per client IP with 429 + Retry-After and counted in the metrics; code generation refuses
+ * Guessing codes is not free (issue 12, item 3), on PostgreSQL: codes that do not exist are counted
+ * per user and per client IP, past a limit answered 429 + Retry-After and counted in the metrics,
+ * while codes that exist never count; code generation refuses
  * code spaces under 10^6 × the count; shared codes have a minimum length.
  */
 import { describe, expect, it } from 'vitest';
@@ -12,10 +13,17 @@ describe('guessing codes', () => {
     config: { codeAttemptLimit: { max: 5, ipMax: 12, windowMs: 60_000 } },
   });
 
-  const attempt = async (user: string, body: Record<string, unknown>, path = '/v1/redemptions/validate') =>
+  /** A validation (default) or redemption naming `body`'s code, from client address `ip`. */
+  const attempt = async (
+    user: string,
+    body: Record<string, unknown>,
+    path = '/v1/redemptions/validate',
+    ip = '127.0.0.1',
+  ) =>
     t.app.inject({
       method: 'POST',
       url: path,
+      remoteAddress: ip,
       headers: bearer(await t.userToken(user)),
       payload: { orderAmount: 5000, ...(path.endsWith('validate') ? {} : { orderId: 'o-1' }), ...body },
     });
@@ -65,6 +73,37 @@ describe('guessing codes', () => {
     for (let i = 0; i < 7; i++) {
       expect((await attempt('holder', { couponId })).statusCode).toBe(200);
     }
+  });
+
+  it('never counts codes that exist: a shopper validating and redeeming 8 real codes is not held back', async () => {
+    const campaign = await createCampaign(t, { totalQuantity: 20, perUserLimit: 10 });
+    const generated = await t.app.inject({
+      method: 'POST',
+      url: `/v1/campaigns/${campaign.id}/codes`,
+      headers: bearer(t.adminToken),
+      payload: { count: 8 },
+    });
+    expect(generated.statusCode).toBe(201);
+    const listed = await t.app.inject({
+      method: 'GET',
+      url: `/v1/coupons?campaignId=${campaign.id}&limit=50`,
+      headers: bearer(t.adminToken),
+    });
+    const codes = (listed.json() as { items: { code: string | null }[] }).items.map((c) => c.code!);
+    expect(codes).toHaveLength(8);
+    // 16 requests naming real codes (limit 5), from an address of their own (the IP limit is 12):
+    // each validation answers valid, each redemption 201.
+    const ip = '10.0.0.8';
+    for (const code of codes) {
+      expect((await attempt('collector', { code }, undefined, ip)).json()).toMatchObject({ valid: true });
+      expect((await attempt('collector', { code }, '/v1/redemptions', ip)).statusCode).toBe(201);
+    }
+    // Misses still count for the same user: 5 are answered, the 6th is refused.
+    const misses = [];
+    for (let i = 0; i < 6; i++) {
+      misses.push((await attempt('collector', { code: `MISSED${i}XYZ` }, undefined, ip)).statusCode);
+    }
+    expect(misses).toEqual([200, 200, 200, 200, 200, 429]);
   });
 
   it('refuses a code space smaller than 10^6 × the count, and says so', async () => {
