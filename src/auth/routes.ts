@@ -14,18 +14,12 @@ import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
 import type { Db } from '../db/client.js';
 import { DomainError } from '../errors.js';
-import { ProblemResponses, Uuid } from '../http/schemas.js';
+import { Email, Password, ProblemResponses, Uuid } from '../http/schemas.js';
 import { hashPassword, verifyPassword } from './passwords.js';
 import { issueRefreshToken, revokeRefreshFamily, rotateRefreshToken } from './refresh-tokens.js';
 import { findUserByEmail, insertUser, type User } from './users.js';
 
-const Credentials = Type.Object(
-  {
-    email: Type.String({ format: 'email', maxLength: 254 }),
-    password: Type.String({ minLength: 8, maxLength: 256, description: 'at least 8 characters' }),
-  },
-  { additionalProperties: false },
-);
+const Credentials = Type.Object({ email: Email, password: Password }, { additionalProperties: false });
 
 const UserSchema = Type.Object({ id: Uuid, email: Type.String(), role: Type.String() });
 

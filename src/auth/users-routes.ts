@@ -22,7 +22,7 @@ import { decodeCursor, encodeCursor } from '../db/keyset.js';
 import { DomainError } from '../errors.js';
 import { requireRole } from '../http/auth.js';
 import { requestLimit } from '../http/rate-limit.js';
-import { ProblemResponses, Uuid } from '../http/schemas.js';
+import { Email, Password, ProblemResponses, Uuid } from '../http/schemas.js';
 import { hashPassword } from './passwords.js';
 import { revokeUserRefreshTokens } from './refresh-tokens.js';
 import { createFirstAdmin, isSetupToken, setupNeeded } from './setup.js';
@@ -36,8 +36,6 @@ import {
   updateUser,
 } from './users.js';
 
-const Email = Type.String({ format: 'email', maxLength: 254 });
-const Password = Type.String({ minLength: 8, maxLength: 256, description: 'at least 8 characters' });
 const RoleSchema = Type.Union([Type.Literal('admin'), Type.Literal('service'), Type.Literal('user')], {
   description: 'admin (operator), service (shop backend) or user (end user)',
 });

@@ -6,10 +6,14 @@
 import type { Command } from 'commander';
 import { openRuntime } from '../app/runtime.js';
 import { codeOptions } from '../codes/generator.js';
+import { GenerateCodesBody } from '../codes/routes.js';
 import { checkGenerateRequest, generateCampaignCodes, MAX_CODES_PER_REQUEST } from '../codes/service.js';
 import { loadConfig } from '../config.js';
-import { integer, uuid } from './options.js';
+import { integer, matching, uuid } from './options.js';
 import { progressBar } from './progress.js';
+
+/** The request's fields: an option obeys the rules of the field it stands for. */
+const fields = GenerateCodesBody.properties;
 
 export function registerCodes(program: Command): void {
   const codes = program.command('codes').description('coupon codes');
@@ -18,9 +22,13 @@ export function registerCodes(program: Command): void {
     .description('generate unique codes for a campaign')
     .requiredOption('--campaign <id>', 'campaign id', uuid)
     .requiredOption('--count <n>', 'number of codes', integer(1, MAX_CODES_PER_REQUEST))
-    .option('--length <n>', 'random characters per code (default 16)', integer(1, 64))
-    .option('--charset <chars>', 'characters to draw from (default digits and letters)')
-    .option('--prefix <text>', 'prefix of every code')
+    .option('--length <n>', 'random characters per code, 4 to 64 (default 16)', matching(fields.length))
+    .option(
+      '--charset <chars>',
+      'characters to draw from (default digits and letters)',
+      matching(fields.charset),
+    )
+    .option('--prefix <text>', 'prefix of every code', matching(fields.prefix))
     .action(
       async (flags: {
         campaign: string;

@@ -8,18 +8,18 @@ import { revokeUserRefreshTokens } from '../auth/refresh-tokens.js';
 import { upsertUser } from '../auth/users.js';
 import { loadConfig } from '../config.js';
 import { ROLES, type Role } from '../http/auth.js';
+import { Email, Password } from '../http/schemas.js';
+import { matching } from './options.js';
 
 export function registerUsers(program: Command): void {
   const users = program.command('users').description('manage user accounts');
   users
     .command('add')
     .description('create a user, or set the password and role of an existing one (idempotent)')
-    .requiredOption('--email <email>', 'email address (case-insensitive)')
-    .requiredOption('--password <password>', 'password, at least 8 characters')
+    .requiredOption('--email <email>', 'email address (case-insensitive)', matching<string>(Email))
+    .requiredOption('--password <password>', 'password, 8 to 256 characters', matching<string>(Password))
     .addOption(new Option('--role <role>', 'role').choices(ROLES).default('user'))
     .action(async (options: { email: string; password: string; role: Role }) => {
-      if (options.password.length < 8) program.error('error: --password must have at least 8 characters');
-      if (!/^[^@\s]+@[^@\s]+$/.test(options.email)) program.error('error: --email is not an email address');
       const runtime = await openRuntime(loadConfig(), { command: 'users add' });
       try {
         const passwordHash = await hashPassword(options.password);

@@ -27,7 +27,8 @@ import {
 } from './service.js';
 import { SHARED_CODE_PATTERN, setSharedCode } from './shared.js';
 
-const GenerateCodesBody = Type.Object(
+/** The body of `POST /v1/campaigns/{id}/codes` (the CLI's `codes generate` options obey it too). */
+export const GenerateCodesBody = Type.Object(
   {
     // Range checked by the use case, so that the message and field match the CLI's.
     count: Type.Integer({ description: `codes to generate, 1..${MAX_CODES_PER_REQUEST}` }),

@@ -5,9 +5,11 @@
  * `https://stampede.dev/problems/<code>` and `code` is the stable {@link ErrorCode}. Details of
  * 5xx errors are logged, never sent.
  */
+import type { ErrorObject } from 'ajv';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { DomainError, ERROR_CODES, type ErrorCode, type FieldError } from '../errors.js';
+import { issueMessage } from './validation.js';
 
 export const PROBLEM_TYPE_BASE = 'https://stampede.dev/problems/';
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json; charset=utf-8';
@@ -91,7 +93,7 @@ export function asDomainError(error: unknown): DomainError {
     const errors = fastifyError.validation.map((issue) => {
       const missing = (issue.params as { missingProperty?: string } | undefined)?.missingProperty;
       const path = [issue.instancePath.replace(/^\//, ''), missing].filter(Boolean).join('/');
-      return { field: path ? `${context}/${path}` : context, message: issue.message ?? 'is invalid' };
+      return { field: path ? `${context}/${path}` : context, message: issueMessage(issue as ErrorObject) };
     });
     const detail = errors.map((e) => `${e.field} ${e.message}`).join('; ');
     return new DomainError('validation-failed', detail, { errors });

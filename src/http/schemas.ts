@@ -28,6 +28,12 @@ export const SAFE_TEXT_PATTERN = '^[^\\u0000-\\u001F\\u007F-\\u009F\\uD800-\\uDF
 export const SafeString = (options: TStringOptions = {}) =>
   Type.String({ pattern: SAFE_TEXT_PATTERN, ...options });
 
+/** An account's email address (compared case-insensitively). */
+export const Email = Type.String({ format: 'email', maxLength: 254 });
+
+/** An account's password. */
+export const Password = Type.String({ minLength: 8, maxLength: 256, description: 'at least 8 characters' });
+
 /** A shop's user id, as a token's subject or an admin/service request names it. */
 export const UserId = SafeString({ minLength: 1, maxLength: 128 });
 export const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(schema: T) =>

@@ -4,10 +4,12 @@
  * query strings and headers (always strings on the wire) are coerced to the schema's types.
  * All errors of a request are reported at once, each naming its field.
  */
-import { Ajv, type Options } from 'ajv';
+import { Ajv, type ErrorObject, type Options } from 'ajv';
 import addFormats from 'ajv-formats';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
+import type { TSchema } from 'typebox';
+import { SAFE_TEXT_PATTERN } from './schemas.js';
 
 function makeAjv(options: Options) {
   const ajv = new Ajv({
@@ -51,6 +53,35 @@ export function isStoredInstant(value: string): boolean {
   if (match[8] && (Number(match[9]) > 23 || Number(match[10]) > 59)) return false;
   const instant = Date.parse(value);
   return instant >= EARLIEST_MS && instant <= LATEST_MS;
+}
+
+/**
+ * The message of one validation issue, as a request's problem and a CLI error show it: Ajv's own
+ * words, except for the safe-text pattern, whose regular expression would tell a person nothing.
+ */
+export function issueMessage(issue: ErrorObject): string {
+  if (issue.keyword === 'pattern' && (issue.params as { pattern?: string }).pattern === SAFE_TEXT_PATTERN) {
+    return 'must not contain control characters';
+  }
+  return issue.message ?? 'is invalid';
+}
+
+/** Command-line values: strings, coerced to the schema's type as query strings are. */
+const commandLine = makeAjv({ coerceTypes: true });
+
+/**
+ * A checker of single values against `schema`, with the request validator's formats and messages,
+ * so a CLI option is held to the same rules as the request field it stands for. The value is
+ * coerced as a query string is ("16" → 16 for an integer schema).
+ * @returns the coerced value, or the message of the first issue.
+ */
+export function valueChecker(schema: TSchema): (value: string) => { value: unknown } | { message: string } {
+  const check = commandLine.compile({ type: 'object', properties: { value: schema }, required: ['value'] });
+  return (value) => {
+    const holder = { value: value as unknown };
+    if (check(holder)) return { value: holder.value };
+    return { message: issueMessage(check.errors![0]!) };
+  };
 }
 
 /** The validator compiler of every route (plugin `stampede-validation`). */

@@ -53,6 +53,23 @@ describe('stampede CLI errors', () => {
     [['reconcile', '--campaign', 'x'], /'--campaign <id\.\.\.>'.*must be a UUID/],
     [['worker', '--concurrency', '0'], /'--concurrency <n>'.*from 1 to 64/],
     [['simulate', '--strategy', 'fastest'], /'--strategy <name>'.*Allowed choices are db-atomic/],
+    // String options obey the rules of the request fields they stand for (src/http/schemas.ts).
+    [
+      ['codes', 'generate', '--campaign', randomUUID(), '--count', '5', '--prefix', 'A\u0001B'],
+      /'--prefix <text>'.*must not contain control characters/,
+    ],
+    [
+      ['codes', 'generate', '--campaign', randomUUID(), '--count', '5', '--length', '2'],
+      /'--length <n>'.*must be >= 4/,
+    ],
+    [
+      ['users', 'add', '--email', 'not-an-email', '--password', 'long-enough'],
+      /'--email <email>'.*must match format "email"/,
+    ],
+    [
+      ['users', 'add', '--email', 'a@example.com', '--password', 'short'],
+      /'--password <password>'.*fewer than 8/,
+    ],
   ])('refuses %j before touching anything', async (args, pattern) => {
     expectOneLine(await stampede(args, env), 1, pattern);
   });
