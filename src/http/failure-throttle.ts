@@ -11,8 +11,9 @@
  * counter without adding to it, so it cannot leave successes out. The counters here are one Redis
  * key per email or IP (`SET NX PX` + `INCR` in one MULTI, so a key never outlives its window) when
  * Redis is configured — shared by every process — and an in-process LRU cache otherwise.
- * A burst of concurrent attempts all pass before their failures are counted: the limit bounds
- * what follows the first wave, not the wave itself. When Redis fails, logins go through uncounted
+ * Every attempt counts the moment it arrives (one atomic INCR) and is forgiven when it succeeds, so
+ * a burst of concurrent attempts is held to the limit too: of 64 bogus logins sent at once from one
+ * address, only `ipMax` reach the password hash. When Redis fails, attempts go through uncounted
  * (as `skipOnError` does for the other limits): the throttle protects, it never locks everyone out.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
@@ -31,11 +32,19 @@ export interface FailureCount {
 
 /** Failure counters with windows that grow past `max`. */
 export interface FailureCounter {
-  /** The failures of `key` now (0 and 0 ms when it has none). */
-  peek(key: string): Promise<FailureCount>;
   /** Counts one failure of `key`: a new window of `windowMs`, or a window grown past `max`. */
   record(key: string, max: number): Promise<FailureCount>;
+  /** Takes back one failure of `key` (an attempt counted on arrival that succeeded); never below 0. */
+  forgive(key: string): Promise<void>;
 }
+
+/**
+ * Decrements a failure counter that exists and is positive; never creates one (a key that expired
+ * meanwhile stays gone). KEYS[1]: the counter. Returns the new count, or 0.
+ */
+const FORGIVE_SCRIPT = `local n = tonumber(redis.call('GET', KEYS[1]) or '0')
+if n > 0 then return redis.call('DECR', KEYS[1]) end
+return 0`;
 
 /** The window after `failures` failures: `windowMs`, doubled for each failure beyond `max` (capped at 2^16). */
 export function backoffMs(windowMs: number, failures: number, max: number): number {
@@ -49,16 +58,6 @@ export function redisFailureCounter(
   windowMs: number,
 ): FailureCounter {
   return {
-    peek: async (key) => {
-      const [[, failures], [, ttl]] = (await client
-        .multi()
-        .get(prefix + key)
-        .pttl(prefix + key)
-        .exec()) as [[Error | null, string | null], [Error | null, number]];
-      return failures === null
-        ? { failures: 0, ttlMs: 0 }
-        : { failures: Number(failures), ttlMs: Math.max(0, ttl) };
-    },
     record: async (key, max) => {
       const replies = await client
         .multi()
@@ -72,6 +71,9 @@ export function redisFailureCounter(
       await client.pexpire(prefix + key, ttlMs);
       return { failures, ttlMs };
     },
+    forgive: async (key) => {
+      await client.eval(FORGIVE_SCRIPT, 1, prefix + key);
+    },
   };
 }
 
@@ -79,11 +81,6 @@ export function redisFailureCounter(
 export function localFailureCounter(windowMs: number): FailureCounter {
   const counts = new LRUCache<string, { failures: number; until: number }>({ max: 100_000 });
   return {
-    peek: async (key) => {
-      const count = counts.get(key);
-      const ttlMs = count ? count.until - Date.now() : 0;
-      return count && ttlMs > 0 ? { failures: count.failures, ttlMs } : { failures: 0, ttlMs: 0 };
-    },
     record: async (key, max) => {
       const now = Date.now();
       const count = counts.get(key);
@@ -97,6 +94,10 @@ export function localFailureCounter(windowMs: number): FailureCounter {
       counts.set(key, { failures, until });
       return { failures, ttlMs: until - now };
     },
+    forgive: async (key) => {
+      const count = counts.get(key);
+      if (count && count.until > Date.now() && count.failures > 0) count.failures -= 1;
+    },
   };
 }
 
@@ -107,9 +108,15 @@ export interface ThrottleKey {
   scope: string;
 }
 
+/** The keys each throttled request counted on arrival, to forgive if it succeeds. */
+const counted = new WeakMap<FastifyRequest, ThrottleKey[]>();
+
 /**
- * Hooks that count only failures: `preHandler` refuses a request whose key has reached its limit
- * (and grows that key's window), `onResponse` counts a failed request against each of its keys.
+ * Hooks that count only failures, race-free: `preHandler` counts the request against each of its
+ * keys at once (atomic increment) and refuses it, with 429 `rate-limited` + `Retry-After`, when a
+ * key goes past its limit (which also grows that key's window); `onResponse` forgives the request
+ * on every key unless `failed` says it failed. So concurrent attempts cannot all slip in before
+ * the first failure is counted.
  * @param keys the keys of a request (none: not throttled).
  * @param failed whether the answered request was a failure.
  * @param what words for the 429 detail: `too many ${what} for this ${scope}`.
@@ -120,31 +127,41 @@ export function failureThrottle(
   failed: (request: FastifyRequest, reply: FastifyReply) => boolean,
   what: string,
 ) {
+  const forgive = (request: FastifyRequest, entries: ThrottleKey[]) =>
+    Promise.all(entries.map(({ key }) => counter.forgive(key))).catch((error: unknown) => {
+      request.log.warn({ err: error }, `${what}: attempt not forgiven`);
+    });
   return {
     preHandler: async (request: FastifyRequest) => {
-      for (const { key, max, scope } of keys(request)) {
-        let ttlMs: number;
+      const entries = keys(request);
+      const done: ThrottleKey[] = [];
+      for (const entry of entries) {
+        let count: FailureCount;
         try {
-          if ((await counter.peek(key)).failures < max) continue;
-          ttlMs = (await counter.record(key, max)).ttlMs;
+          count = await counter.record(entry.key, entry.max);
         } catch (error) {
           // As for the other limits (skipOnError): a Redis failure lets the request through.
           request.log.warn({ err: error }, `${what} throttle unavailable`);
+          await forgive(request, done);
           return;
         }
-        metrics.rateLimited.inc({ route: request.routeOptions.url ?? 'unmatched' });
-        throw new DomainError('rate-limited', `too many ${what} for this ${scope}`, {
-          retryAfterSeconds: Math.max(1, Math.ceil(ttlMs / 1000)),
-        });
+        if (count.failures > entry.max) {
+          // This attempt stays counted on the key that refused it (the lock grows); the keys it
+          // passed are given their count back: the request never runs.
+          await forgive(request, done);
+          metrics.rateLimited.inc({ route: request.routeOptions.url ?? 'unmatched' });
+          throw new DomainError('rate-limited', `too many ${what} for this ${entry.scope}`, {
+            retryAfterSeconds: Math.max(1, Math.ceil(count.ttlMs / 1000)),
+          });
+        }
+        done.push(entry);
       }
+      if (done.length > 0) counted.set(request, done);
     },
     onResponse: async (request: FastifyRequest, reply: FastifyReply) => {
-      if (!failed(request, reply)) return;
-      try {
-        await Promise.all(keys(request).map(({ key, max }) => counter.record(key, max)));
-      } catch (error) {
-        request.log.warn({ err: error }, `${what}: failure not counted`);
-      }
+      const entries = counted.get(request);
+      if (!entries || failed(request, reply)) return;
+      await forgive(request, entries);
     },
   };
 }

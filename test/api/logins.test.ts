@@ -57,6 +57,21 @@ describe.each([
     expect((await logIn('neighbour@example.com', PASSWORD)).statusCode).toBe(200);
   });
 
+  it('holds a burst of 30 concurrent bogus logins to the limit: 3 reach the password check', async () => {
+    const burst = await Promise.all(
+      Array.from({ length: 30 }, () =>
+        t.app.inject({
+          method: 'POST',
+          url: '/v1/auth/login',
+          remoteAddress: '10.1.0.1',
+          payload: { email: 'burst@example.com', password: 'wrong-pass' },
+        }),
+      ),
+    );
+    const statuses = burst.map((response) => response.statusCode).sort();
+    expect(statuses).toEqual([...Array(3).fill(401), ...Array(27).fill(429)]);
+  });
+
   it('locks a client IP after 8 failures spread over many emails', async () => {
     // Unknown emails fail like wrong passwords; other tests of this file may have spent some of
     // the IP's 8 failures already, so: 9 attempts, and once locked, locked.
