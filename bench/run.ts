@@ -335,7 +335,7 @@ async function measureGateAndDrain(url: string): Promise<Row[]> {
       return runScript(
         redis.client,
         GATE_SCRIPTS.admitClaims,
-        admitClaimsArgs(keys, campaign.id, [{ userId: `g${user}`, claimId: timeOrderedId() }]),
+        admitClaimsArgs(keys, campaign.id, [{ userId: `g${user}`, claimId: timeOrderedId() }]).keysAndArgs,
       ).then(() => performance.now() - started);
     };
     let user = 0;
