@@ -19,7 +19,7 @@ import { actingUserId, requireRole } from '../http/auth.js';
 import { IdParams, ProblemResponses, UserId, Uuid } from '../http/schemas.js';
 import { metrics } from '../metrics/metrics.js';
 import { DEAD_LETTER_REASONS, findClaim } from './claims.js';
-import type { IssuanceStrategy } from './strategies/types.js';
+import type { ClaimOutcome, IssuanceStrategy } from './strategies/types.js';
 
 export const ClaimBody = Type.Object(
   {
@@ -93,13 +93,14 @@ export async function claimRoutes(app: FastifyInstance, { db, issuance }: ClaimR
     },
     async (request, reply) => {
       const userId = actingUserId(request.user, request.body.userId);
-      const outcome = await issuance
-        .claim({ campaignId: request.params.id, userId, claimId: timeOrderedId() })
-        .catch((error: unknown) => {
-          if (error instanceof DomainError && error.code === 'rate-limited')
-            metrics.rateLimited.inc({ route: CLAIM_ROUTE });
-          throw error;
-        });
+      let outcome: ClaimOutcome;
+      try {
+        outcome = await issuance.claim({ campaignId: request.params.id, userId, claimId: timeOrderedId() });
+      } catch (error) {
+        if (error instanceof DomainError && error.code === 'rate-limited')
+          metrics.rateLimited.inc({ route: CLAIM_ROUTE });
+        throw error;
+      }
       reply.header('location', `/v1/claims/${outcome.claimId}`);
       if (outcome.status === 'issued') {
         return reply
