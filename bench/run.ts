@@ -116,6 +116,8 @@ interface Row {
   non2xx: number;
   errors: number;
   ratioToBaseline?: number;
+  /** `simulate` rows: the invariants that broke (none when it is absent). */
+  violations?: string[];
 }
 
 /** An HS256 JWT with `iat` and `exp` (in an hour), as the app's verifier (src/http/auth.ts) accepts it. */
@@ -549,7 +551,9 @@ async function measureSimulate(url: string): Promise<Row[]> {
       requests: claims.requests,
       non2xx: claims.requests - answered2xx,
       errors: claims.byStatus['0'] ?? 0,
+      ...(report.ok ? {} : { violations: report.violations.map((v) => `${v.invariant}: ${v.detail}`) }),
     });
+    if (!report.ok) console.error(`simulate ${strategy}: ${JSON.stringify(report.violations)}`);
   }
   return rows;
 }
