@@ -116,6 +116,8 @@ interface Row {
   non2xx: number;
   errors: number;
   ratioToBaseline?: number;
+  /** Rows measured in turns: req/s and CPU ms/req of each round, and the median round's ratio to the baseline. */
+  rounds?: { requestsPerSecond: number[]; cpuMsPerRequest: number[]; medianRatioToBaseline?: number };
   /** `simulate` rows: the invariants that broke (none when it is absent). */
   violations?: string[];
 }
@@ -233,6 +235,12 @@ function rowOf(name: string, slices: Slice[]): Row {
     non2xx: slices.reduce((sum, s) => sum + s.result.non2xx, 0),
     errors: slices.reduce((sum, s) => sum + s.result.errors + s.result.timeouts, 0),
   };
+  if (slices.length > 1) {
+    row.rounds = {
+      requestsPerSecond: slices.map((s) => Math.round(s.result.requests.total / s.result.duration)),
+      cpuMsPerRequest: slices.map((s) => +(s.cpuMs / Math.max(1, s.result.requests.total)).toFixed(3)),
+    };
+  }
   console.error(
     `  ${name}: ${row.requestsPerSecond} req/s, p99 ${row.p99Ms} ms, ${row.cpuMsPerRequest} CPU ms/req, non-2xx ${row.non2xx}`,
   );
@@ -505,7 +513,19 @@ async function measureFlashMix(url: string): Promise<Row[]> {
     }
     const rows = await measureInTurns(targets, FLASH_ROUNDS);
     const baseline = rows[0]!.requestsPerSecond;
-    for (const row of rows) row.ratioToBaseline = row.requestsPerSecond / baseline;
+    // Per round, each target's req/s over the baseline's in the same round; the median of those.
+    const baselineRounds = rows[0]!.rounds?.requestsPerSecond ?? [];
+    for (const row of rows) {
+      row.ratioToBaseline = row.requestsPerSecond / baseline;
+      if (row.rounds) {
+        row.rounds.medianRatioToBaseline = +median(
+          row.rounds.requestsPerSecond.map((rps, i) => rps / baselineRounds[i]!),
+        ).toFixed(3);
+        console.error(
+          `  ${row.name}: rounds ${row.rounds.requestsPerSecond.join(', ')} req/s, CPU ms/req ${row.rounds.cpuMsPerRequest.join(', ')}; median round ratio ${row.rounds.medianRatioToBaseline}`,
+        );
+      }
+    }
     return rows;
   } finally {
     for (const target of targets) await target.server.stop();
