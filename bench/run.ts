@@ -81,8 +81,8 @@ const ONLY = options.only;
  * `--before <dir>`: a checkout of another commit (with its node_modules) whose `stampede serve`
  * the flash-sale mix also measures, in the same turns, as rows named `… (before)`: a fair
  * before/after on a shared machine. Made with `git archive <commit> | tar -x -C <dir>`, then
- * symlinks to this checkout's `node_modules` and `console/dist` (without a built console the app
- * registers fewer routes, which showed as a few µs per request).
+ * symlinks to this checkout's `node_modules` and `console/dist`, so that both serve the same app
+ * (without a built console, /console is not registered).
  */
 const BEFORE_DIR = options.before;
 /**
