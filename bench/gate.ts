@@ -289,7 +289,7 @@ async function drain(url: string, prefix: string) {
           runScript(
             redis.client,
             GATE_SCRIPTS.admitClaims,
-            admitClaimsArgs(keys, campaignId, [{ userId: `u${j}`, claimId: timeOrderedId() }]),
+            admitClaimsArgs(keys, campaignId, [{ userId: `u${j}`, claimId: timeOrderedId() }]).keysAndArgs,
           ),
         );
       }

@@ -17,8 +17,12 @@
  * - `claim db-atomic, metrics+logs off`: METRICS_ENABLED=false LOG_LEVEL=silent, to price them;
  * - `claim db-atomic, --workers 2`: node:cluster with two processes, to price one more core;
  *   these two and `claim db-atomic` are measured in turns so the machine's load hits them alike.
- * Servers run without load shedding and without the claim rate limit (both would distort
- * throughput, the latter by a Redis round trip only the Redis rows would pay).
+ * - `flash <strategy>` (`--only flash` runs only these): the flash-sale mix, below, with the
+ *   claim rate limit on as deployed;
+ * - `simulate <strategy> (PostgreSQL)` (`--only simulate`): `stampede simulate` per strategy, its
+ *   claim phase's throughput and latency p50/p99 side by side.
+ * Servers run without load shedding and, but for the flash rows, without the claim rate limit
+ * (both would distort throughput, the latter by a Redis round trip only the Redis rows would pay).
  * Figures: requests/s, latency p50 and p99 (ms), ratio to the baseline, CPU time of the server
  * processes per request (ms; read from /proc, it prices metrics and logging even when the claim
  * path is bound by PostgreSQL rather than by Node) and the count of non-2xx answers (a row with
@@ -26,19 +30,20 @@
  * written to bench/results/<ISO date>.json with the machine's description.
  *
  * Options: --duration <s> per row (default 5), --warmup <s> (default 1), --connections <n>
- * (default 32). Environment: BENCH_DATABASE_URL, an admin URL of the PostgreSQL server
+ * (default 32); for the flash rows --claim-rate-limit, --strategies, --rounds and --before (see
+ * their constants below). Environment: BENCH_DATABASE_URL, an admin URL of the PostgreSQL server
  * (default postgres://postgres@127.0.0.1:5432/postgres) on which a scratch database is created
  * and dropped; BENCH_REDIS_URL (default redis://127.0.0.1:6379), under a scratch key prefix
  * deleted afterwards; BENCH_PORT, the first of the ports used (default 7320).
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, openSync, writeFileSync } from 'node:fs';
-import { cpus, freemem, totalmem } from 'node:os';
-import { parseArgs } from 'node:util';
+import { cpus, freemem, loadavg, totalmem } from 'node:os';
+import { parseArgs, promisify } from 'node:util';
 import autocannon from 'autocannon';
 import { CampaignService } from '../src/campaigns/service.js';
-import { loadConfig } from '../src/config.js';
+import { loadConfig, STRATEGIES, type StrategyName } from '../src/config.js';
 import { openDatabase } from '../src/db/client.js';
 import { timeOrderedId } from '../src/db/ids.js';
 import { waitForDrain } from '../src/gate/drain.js';
@@ -48,6 +53,7 @@ import { StreamWorker } from '../src/gate/worker.js';
 import { RedisBreaker } from '../src/redis/breaker.js';
 import { openRedis } from '../src/redis/connection.js';
 import { runScript } from '../src/redis/scripts.js';
+import type { SimulationReport } from '../src/simulate/report.js';
 import { campaignInput } from '../test/support/campaigns.js';
 import { adminQuery, databaseUrl } from '../test/support/database.js';
 import { dropPrefix } from '../test/support/redis.js';
@@ -64,10 +70,33 @@ const { values: options } = parseArgs({
     warmup: { type: 'string', default: '1' },
     connections: { type: 'string', default: '32' },
     only: { type: 'string' },
+    before: { type: 'string' },
+    'claim-rate-limit': { type: 'string' },
+    strategies: { type: 'string', default: 'db-batch,db-atomic,redis-gate' },
+    rounds: { type: 'string', default: '3' },
   },
 });
-/** `--only flash`: just the flash-sale mix rows. */
+/** `--only flash`: just the flash-sale mix rows; `--only simulate`: just the `stampede simulate` rows. */
 const ONLY = options.only;
+/**
+ * `--before <dir>`: a checkout of another commit (with its node_modules) whose `stampede serve`
+ * the flash-sale mix also measures, in the same turns, as rows named `… (before)`: a fair
+ * before/after on a shared machine. Made with `git archive <commit> | tar -x -C <dir>`, then
+ * symlinks to this checkout's `node_modules` and `console/dist`, so that both serve the same app
+ * (without a built console, /console is not registered).
+ */
+const BEFORE_DIR = options.before;
+/**
+ * `--claim-rate-limit <max>[,<max>…]`: CLAIM_RATE_LIMIT_MAX of the flash-sale rows (several:
+ * rows for each, measured in the same turns); by default the configuration's default (a
+ * deployment's flash sale runs with it). The other rows run without.
+ */
+const FLASH_RATE_LIMITS = (options['claim-rate-limit'] ?? String(loadConfig({}).claimRateLimit.max)).split(
+  ',',
+);
+/** `--strategies a,b`: the strategies of the flash-sale rows; `--rounds n`: its rounds (3). */
+const FLASH_STRATEGIES = options.strategies.split(',') as StrategyName[];
+const FLASH_ROUNDS = Number(options.rounds);
 const DURATION_S = Number(options.duration);
 const WARMUP_S = Number(options.warmup);
 const CONNECTIONS = Number(options.connections);
@@ -76,6 +105,8 @@ const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
 /** Every Redis key of the run lives under this prefix, deleted at the end. */
 const REDIS_PREFIX = `bench:${randomBytes(4).toString('hex')}:`;
 let nextPort = Number(process.env.BENCH_PORT ?? 7320);
+const execFileAsync = promisify(execFile);
+const START_LOAD = loadavg()[0]!;
 
 interface Row {
   name: string;
@@ -88,6 +119,10 @@ interface Row {
   non2xx: number;
   errors: number;
   ratioToBaseline?: number;
+  /** Rows measured in turns: req/s and CPU ms/req of each round, and the median round's ratio to the baseline. */
+  rounds?: { requestsPerSecond: number[]; cpuMsPerRequest: number[]; medianRatioToBaseline?: number };
+  /** `simulate` rows: the invariants that broke (none when it is absent). */
+  violations?: string[];
 }
 
 /**
@@ -111,11 +146,16 @@ interface Server {
   stop(): Promise<void>;
 }
 
-async function startProcess(args: string[], env: Record<string, string>, readyPath: string): Promise<Server> {
+async function startProcess(
+  args: string[],
+  env: Record<string, string>,
+  readyPath: string,
+  cwd = ROOT,
+): Promise<Server> {
   const port = nextPort++;
   const devNull = openSync('/dev/null', 'w');
   const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', ...args], {
-    cwd: ROOT,
+    cwd,
     env: { PATH: process.env.PATH ?? '', PORT: String(port), HOST: '127.0.0.1', ...env },
     stdio: ['ignore', devNull, 'pipe'],
   });
@@ -204,6 +244,12 @@ function rowOf(name: string, slices: Slice[]): Row {
     non2xx: slices.reduce((sum, s) => sum + s.result.non2xx, 0),
     errors: slices.reduce((sum, s) => sum + s.result.errors + s.result.timeouts, 0),
   };
+  if (slices.length > 1) {
+    row.rounds = {
+      requestsPerSecond: slices.map((s) => Math.round(s.result.requests.total / s.result.duration)),
+      cpuMsPerRequest: slices.map((s) => +(s.cpuMs / Math.max(1, s.result.requests.total)).toFixed(3)),
+    };
+  }
   console.error(
     `  ${name}: ${row.requestsPerSecond} req/s, p99 ${row.p99Ms} ms, ${row.cpuMsPerRequest} CPU ms/req, non-2xx ${row.non2xx}`,
   );
@@ -239,13 +285,17 @@ interface ClaimTarget {
   request: LoadRequest;
 }
 
-/** Starts `stampede serve` with `env` and `args` and creates a campaign whose stock cannot run out. */
+/**
+ * Starts `stampede serve` (of the checkout `cwd`) with `env` and `args` and creates a campaign
+ * with `stock` (by default one that cannot run out).
+ */
 async function startClaimTarget(
   name: string,
   url: string,
   env: Record<string, string>,
   args: string[] = [],
   stock = 100_000_000,
+  cwd = ROOT,
 ): Promise<ClaimTarget> {
   const server = await startProcess(
     ['src/main.ts', 'serve', '--workers', '1', ...args],
@@ -263,6 +313,7 @@ async function startClaimTarget(
       ...env,
     },
     '/healthz',
+    cwd,
   );
   try {
     const token = await adminToken(server.url);
@@ -344,7 +395,7 @@ async function measureGateAndDrain(url: string): Promise<Row[]> {
       return runScript(
         redis.client,
         GATE_SCRIPTS.admitClaims,
-        admitClaimsArgs(keys, campaign.id, [{ userId: `g${user}`, claimId: timeOrderedId() }]),
+        admitClaimsArgs(keys, campaign.id, [{ userId: `g${user}`, claimId: timeOrderedId() }]).keysAndArgs,
       ).then(() => performance.now() - started);
     };
     let user = 0;
@@ -430,8 +481,10 @@ const FLASH_STOCK = 500;
 /**
  * The flash-sale mix: claims of distinct users on a campaign whose stock is gone almost at once,
  * so nearly every answer is `sold-out` — what a flash sale looks like after its first second. Each
- * strategy against a Fastify POST route doing nothing, all measured in turns (3 rounds); the
- * ratio to that route says how close refusing a late claim comes to not working at all.
+ * strategy against a Fastify POST route doing nothing, all measured in turns (`--rounds`); the
+ * ratio to that route says how close refusing a late claim comes to not working at all. The
+ * claim rate limit is on (`--claim-rate-limit`); with `--before`, each strategy also from that
+ * checkout.
  */
 async function measureFlashMix(url: string): Promise<Row[]> {
   const noop = await startProcess(['bench/noop-server.ts', String(nextPort)], {}, '/noop');
@@ -448,29 +501,92 @@ async function measureFlashMix(url: string): Promise<Row[]> {
       },
     },
   ];
+  const trees: [string, string][] = [['', ROOT]];
+  if (BEFORE_DIR) trees.push([' (before)', BEFORE_DIR]);
   try {
-    for (const [strategy, env] of [
-      ['db-batch', {}],
-      ['db-atomic', {}],
-      ['redis-gate', { ...redisEnv, WORKER_IN_PROCESS: 'true' }],
-    ] as const) {
-      targets.push(
-        await startClaimTarget(
-          `flash ${strategy}`,
-          url,
-          { ISSUANCE_STRATEGY: strategy, ...env },
-          [],
-          FLASH_STOCK,
-        ),
-      );
+    for (const strategy of FLASH_STRATEGIES) {
+      const env = strategy.startsWith('redis-') ? { ...redisEnv, WORKER_IN_PROCESS: 'true' } : {};
+      for (const limit of FLASH_RATE_LIMITS) {
+        const limitName = FLASH_RATE_LIMITS.length > 1 ? `, rate limit ${limit === '0' ? 'off' : limit}` : '';
+        for (const [suffix, cwd] of trees) {
+          targets.push(
+            await startClaimTarget(
+              `flash ${strategy}${limitName}${suffix}`,
+              url,
+              { ISSUANCE_STRATEGY: strategy, CLAIM_RATE_LIMIT_MAX: limit, ...env },
+              [],
+              FLASH_STOCK,
+              cwd,
+            ),
+          );
+        }
+      }
     }
-    const rows = await measureInTurns(targets, 3);
+    const rows = await measureInTurns(targets, FLASH_ROUNDS);
     const baseline = rows[0]!.requestsPerSecond;
-    for (const row of rows) row.ratioToBaseline = row.requestsPerSecond / baseline;
+    // Per round, each target's req/s over the baseline's in the same round; the median of those.
+    const baselineRounds = rows[0]!.rounds?.requestsPerSecond ?? [];
+    for (const row of rows) {
+      row.ratioToBaseline = row.requestsPerSecond / baseline;
+      if (row.rounds) {
+        row.rounds.medianRatioToBaseline = +median(
+          row.rounds.requestsPerSecond.map((rps, i) => rps / baselineRounds[i]!),
+        ).toFixed(3);
+        console.error(
+          `  ${row.name}: rounds ${row.rounds.requestsPerSecond.join(', ')} req/s, CPU ms/req ${row.rounds.cpuMsPerRequest.join(', ')}; median round ratio ${row.rounds.medianRatioToBaseline}`,
+        );
+      }
+    }
     return rows;
   } finally {
     for (const target of targets) await target.server.stop();
   }
+}
+
+/**
+ * `stampede simulate` (its defaults: a flash sale of 10,000 users over 1,000 coupons, several
+ * attempts each, then redemptions) with each strategy on this run's PostgreSQL database (the
+ * Redis strategies on this run's Redis prefix), one after the other: the claim phase's
+ * throughput and latency p50/p99 as the simulator measured them, and whether every invariant
+ * held. The server runs in a worker thread of the simulating process, as `simulate` does; the
+ * claim rate limit is at its default, as deployed. Rows `simulate <strategy> (PostgreSQL)`.
+ */
+async function measureSimulate(url: string): Promise<Row[]> {
+  const rows: Row[] = [];
+  for (const strategy of STRATEGIES) {
+    const env: Record<string, string> = {
+      PATH: process.env.PATH ?? '',
+      DATABASE_URL: url,
+      LOG_LEVEL: 'silent',
+      ...(strategy.startsWith('redis-') ? { REDIS_URL, REDIS_KEY_PREFIX: `${REDIS_PREFIX}simulate:` } : {}),
+    };
+    const { stdout } = await execFileAsync(
+      process.execPath,
+      ['--import', 'tsx', 'src/main.ts', 'simulate', '--json', '--strategy', strategy],
+      { cwd: ROOT, env, maxBuffer: 16 * 1024 * 1024 },
+    ).catch((error: { stdout?: string; stderr?: string }) => {
+      // Exit code 1 = an invariant broke: the report is still on stdout, and says which.
+      if (error.stdout) return { stdout: error.stdout };
+      throw new Error(`simulate --strategy ${strategy} failed: ${error.stderr}`);
+    });
+    const report = JSON.parse(stdout) as SimulationReport;
+    const claims = report.claims;
+    const answered2xx = Object.entries(claims.byStatus)
+      .filter(([status]) => status.startsWith('2'))
+      .reduce((sum, [, count]) => sum + count, 0);
+    rows.push({
+      name: `simulate ${strategy} (PostgreSQL)${report.ok ? '' : ' INVARIANT BROKEN'}`,
+      requestsPerSecond: Math.round(claims.throughput),
+      p50Ms: +claims.latencyMs.p50.toFixed(1),
+      p99Ms: +claims.latencyMs.p99.toFixed(1),
+      requests: claims.requests,
+      non2xx: claims.requests - answered2xx,
+      errors: claims.byStatus['0'] ?? 0,
+      ...(report.ok ? {} : { violations: report.violations.map((v) => `${v.invariant}: ${v.detail}`) }),
+    });
+    if (!report.ok) console.error(`simulate ${strategy}: ${JSON.stringify(report.violations)}`);
+  }
+  return rows;
 }
 
 async function main(): Promise<void> {
@@ -485,6 +601,12 @@ async function main(): Promise<void> {
       const flash = await measureFlashMix(url);
       printTable(flash);
       writeResults(started, 'flash', flash);
+      return;
+    }
+    if (ONLY === 'simulate') {
+      const simulated = await measureSimulate(url);
+      printTable(simulated);
+      writeResults(started, 'simulate', simulated);
       return;
     }
     const noop = await startProcess(['bench/noop-server.ts', String(nextPort)], {}, '/noop');
@@ -517,6 +639,7 @@ async function main(): Promise<void> {
     }
     rows.push(...(await measureGateAndDrain(url)));
     rows.push(...(await measureFlashMix(url)));
+    rows.push(...(await measureSimulate(url)));
     // db-atomic with and without metrics+logs, and with two workers, measured in turns.
     const targets: ClaimTarget[] = [];
     try {
@@ -590,7 +713,15 @@ function writeResults(started: Date, label: string, rows: Row[], summary?: unkno
   mkdirSync(new URL('results/', import.meta.url), { recursive: true });
   const name = `${label ? `${label}-` : ''}${started.toISOString().replace(/[:.]/g, '-')}`;
   const file = new URL(`results/${name}.json`, import.meta.url);
-  const settings = { durationSeconds: DURATION_S, warmupSeconds: WARMUP_S, connections: CONNECTIONS };
+  const settings = {
+    durationSeconds: DURATION_S,
+    warmupSeconds: WARMUP_S,
+    connections: CONNECTIONS,
+    flash: { claimRateLimitMax: FLASH_RATE_LIMITS.map(Number), rounds: FLASH_ROUNDS },
+    ...(BEFORE_DIR ? { before: BEFORE_DIR } : {}),
+    // 1-minute load average when the run started and when it ended (the machine is shared).
+    loadAverage: { start: +START_LOAD.toFixed(2), end: +loadavg()[0]!.toFixed(2) },
+  };
   writeFileSync(
     file,
     `${JSON.stringify({ startedAt: started.toISOString(), machine, settings, rows, summary }, null, 2)}\n`,

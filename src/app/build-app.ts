@@ -34,11 +34,12 @@ import { healthRoutes, type ReadinessCheck } from '../http/health.js';
 import { loadShedding } from '../http/load-shedding.js';
 import { AccessLog, requestIdOf, requestIds } from '../http/logging.js';
 import { httpMetrics } from '../http/metrics.js';
-import { rateLimit } from '../http/rate-limit.js';
+import { claimRateLimiter, rateLimit } from '../http/rate-limit.js';
 import { ProblemSchema } from '../http/schemas.js';
 import { validation } from '../http/validation.js';
 import { withCachedPrecheck } from '../issuance/cached-precheck.js';
 import { instrumentStrategy } from '../issuance/instrument.js';
+import { withClaimRateLimit } from '../issuance/rate-limited.js';
 import { claimRoutes } from '../issuance/routes.js';
 import type { IssuanceStrategy } from '../issuance/strategies/types.js';
 import { JobRunner } from '../jobs/runner.js';
@@ -150,11 +151,15 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     });
   }
   const campaignCache = await openCampaignCache(app, config, database, campaigns, redis);
-  let issuance = campaignCache
-    ? withCachedPrecheck(strategy, campaignCache, (err) =>
-        app.log.warn({ err }, 'campaign cache refresh failed'),
-      )
-    : strategy;
+  // A claim meets, in order: the campaign cache's rejections (memory), the per-user rate limit
+  // (a Redis call, or none for redis-gate, whose script checks it), the strategy.
+  const limit = strategy.limitsClaimRate ? undefined : claimRateLimiter(app, config.claimRateLimit);
+  let issuance = limit ? withClaimRateLimit(strategy, limit) : strategy;
+  if (campaignCache) {
+    issuance = withCachedPrecheck(issuance, campaignCache, (err) =>
+      app.log.warn({ err }, 'campaign cache refresh failed'),
+    );
+  }
   if (config.metricsEnabled) {
     issuance = instrumentStrategy(issuance);
     const unsetSources = [setRemainingStockSource(() => activeCampaignStock(database.db))];
@@ -203,7 +208,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   // (the cache still refuses claims).
   await app.register(campaignRoutes, { campaigns, campaignCache: redis ? campaignCache : undefined });
   await app.register(campaignRestoreRoute, { campaigns, archiveAfterSeconds: config.archiveAfterSeconds });
-  await app.register(claimRoutes, { db, issuance, claimRateLimit: config.claimRateLimit });
+  await app.register(claimRoutes, { db, issuance });
   await app.register(couponRoutes, { db });
   await app.register(redemptionRoutes, {
     db,

@@ -1,7 +1,8 @@
 /**
  * The strategy factory of the composition root: builds the configured issuance strategy. The database strategies need only the database; the
  * Redis strategies (redis-lock, redis-gate) also need the process's Redis connection, and get a
- * circuit breaker around their Redis calls.
+ * circuit breaker around their Redis calls. redis-gate also gets the claim rate limit
+ * (CLAIM_RATE_LIMIT_*), which it checks in its admission script.
  */
 import { type Config, ConfigError, type StrategyName } from '../config.js';
 import type { Db } from '../db/client.js';
@@ -38,7 +39,10 @@ export function createStrategy(config: Config, db: Db, redis: RedisConnection | 
       waitMs: config.redis.lockWaitMs,
     });
   }
-  return new RedisGateStrategy(db, redis, breaker, { loadWaitMs: config.redis.lockWaitMs });
+  return new RedisGateStrategy(db, redis, breaker, {
+    loadWaitMs: config.redis.lockWaitMs,
+    claimRateLimit: config.claimRateLimit,
+  });
 }
 
 /** A database strategy; `options.maxBatch` is db-batch's CLAIM_BATCH_MAX. */

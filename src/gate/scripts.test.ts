@@ -36,6 +36,7 @@ describe('redis keys', () => {
       keys.loadLock,
       keys.lock,
       keys.usersLoading('t'),
+      keys.claimRate('u1'),
     ]) {
       expect(key.startsWith('p:{c:c1}:')).toBe(true);
     }
@@ -49,18 +50,34 @@ describe('script arguments', () => {
       { userId: 'u1', claimId: 'k1' },
       { userId: 'u2', claimId: 'k2' },
     ];
-    expect(admitClaimsArgs(keys, 'c1', claims)).toEqual([
-      'p:{c:c1}:gate',
-      'p:{c:c1}:users',
-      'p:{c:c1}:stream',
-      'p:{c:c1}:claims',
-      'c1',
-      ...FIELD_NAMES,
-      'u1',
-      'k1',
-      'u2',
-      'k2',
-    ]);
+    expect(admitClaimsArgs(keys, 'c1', claims)).toEqual({
+      numberOfKeys: 4,
+      keysAndArgs: [
+        'p:{c:c1}:gate',
+        'p:{c:c1}:users',
+        'p:{c:c1}:stream',
+        'p:{c:c1}:claims',
+        'c1',
+        ...FIELD_NAMES,
+        '0',
+        '1000',
+        'u1',
+        'k1',
+        'u2',
+        'k2',
+      ],
+    });
+  });
+
+  it('declares one rate-limit counter per claim, under the campaign tag, when the limit is on', () => {
+    const claims = [
+      { userId: 'u1', claimId: 'k1' },
+      { userId: 'u1', claimId: 'k2' },
+    ];
+    const { numberOfKeys, keysAndArgs } = admitClaimsArgs(keys, 'c1', claims, { max: 3, windowMs: 10_000 });
+    expect(numberOfKeys).toBe(6);
+    expect(keysAndArgs.slice(4, 6)).toEqual(['p:{c:c1}:ratelimit:u1', 'p:{c:c1}:ratelimit:u1']);
+    expect(keysAndArgs.slice(6 + 1 + FIELD_NAMES.length)).toEqual(['3', '10000', 'u1', 'k1', 'u1', 'k2']);
   });
 
   it('declares for every script the number of KEYS its header lists', () => {
@@ -131,6 +148,20 @@ describe('gate result codes', () => {
       userSlot: 1,
     });
     expect(gateOutcome([GateCode.NotLoaded], 'c1')).toEqual({ kind: 'not-loaded' });
+  });
+
+  it('turns a rate-limited reply into 429 rate-limited with the rest of the window, at least 1 s', () => {
+    const refusal = (ttlMs: number) => {
+      try {
+        gateOutcome([GateCode.RateLimited, 3, ttlMs, 10_000], 'c1');
+      } catch (error) {
+        return error as DomainError;
+      }
+      throw new Error('not refused');
+    };
+    expect(refusal(4_200)).toMatchObject({ code: 'rate-limited', retryAfterSeconds: 5 });
+    expect(refusal(4_200).message).toBe('at most 3 claims per user in 10 s on this campaign');
+    expect(refusal(30).retryAfterSeconds).toBe(1);
   });
 
   /** A rejection reply: the snapshot the gate judged (status, window, stock, issued, limit, held, now). */

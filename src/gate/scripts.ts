@@ -31,6 +31,13 @@ export enum GateCode {
   NotLoaded = 0,
   Rejected = -1,
   Gone = -2,
+  RateLimited = -3,
+}
+
+/** The per-user claim rate limit the gate applies (CLAIM_RATE_LIMIT_*): `max` claims per `windowMs`; 0 = none. */
+export interface GateRateLimit {
+  max: number;
+  windowMs: number;
 }
 
 export type GateResult = { kind: 'admitted'; position: number; userSlot: number } | { kind: 'not-loaded' };
@@ -42,6 +49,7 @@ const dateOrNull = (ms: string | number) => (ms === '' ? null : new Date(Number(
  * Turns one claim's reply of admitClaims.lua into a result, or throws the domain error of a rejection, named by
  * the same rule as the database strategies (claimRejection) from the snapshot the gate judged.
  * @throws DomainError `campaign-not-active`, `already-claimed`, `sold-out`, `not-found`;
+ *   `rate-limited` (with `retryAfterSeconds`, at least 1: the rest of the user's window);
  *   `internal` for a reply no version of the script gives.
  */
 export function gateOutcome(reply: readonly (number | string)[], campaignId: string): GateResult {
@@ -52,6 +60,14 @@ export function gateOutcome(reply: readonly (number | string)[], campaignId: str
       return { kind: 'not-loaded' };
     case GateCode.Gone:
       throw new DomainError('not-found', `campaign ${campaignId} does not exist`);
+    case GateCode.RateLimited: {
+      const [, max, ttlMs, windowMs] = reply;
+      throw new DomainError(
+        'rate-limited',
+        `at most ${max} claims per user in ${Number(windowMs) / 1000} s on this campaign`,
+        { retryAfterSeconds: Math.max(1, Math.ceil(Number(ttlMs) / 1000)) },
+      );
+    }
     case GateCode.Rejected: {
       const [, status, startsMs, endsMs, total, issued, limit, held, nowMs] = reply;
       const state = {
@@ -70,15 +86,32 @@ export function gateOutcome(reply: readonly (number | string)[], campaignId: str
   throw new DomainError('internal', `unexpected gate reply ${JSON.stringify(reply)}`);
 }
 
-/** KEYS and ARGV of admitClaims.lua for claims of one campaign, in arrival order. */
+/** No claim rate limit in the gate. */
+export const NO_RATE_LIMIT: GateRateLimit = { max: 0, windowMs: 1000 };
+
+/**
+ * KEYS and ARGV of admitClaims.lua for claims of one campaign, in arrival order, and how many of
+ * them are KEYS: 4, plus one rate-limit counter per claim when `rateLimit.max` > 0 (the counters
+ * are declared as KEYS so Redis Cluster routes and checks them; they share the campaign's slot).
+ */
 export function admitClaimsArgs(
   keys: CampaignKeys,
   campaignId: string,
   claims: readonly { userId: string; claimId: string }[],
-): string[] {
-  const args = [keys.gate, keys.users, keys.stream, keys.claims, campaignId, ...STREAM_ENTRY_FIELD_NAMES];
-  for (const claim of claims) args.push(claim.userId, claim.claimId);
-  return args;
+  rateLimit: GateRateLimit = NO_RATE_LIMIT,
+): { numberOfKeys: number; keysAndArgs: string[] } {
+  const limited = rateLimit.max > 0;
+  const keysAndArgs = [keys.gate, keys.users, keys.stream, keys.claims];
+  if (limited) for (const claim of claims) keysAndArgs.push(keys.claimRate(claim.userId));
+  const numberOfKeys = keysAndArgs.length;
+  keysAndArgs.push(
+    campaignId,
+    ...STREAM_ENTRY_FIELD_NAMES,
+    String(limited ? rateLimit.max : 0),
+    String(rateLimit.windowMs),
+  );
+  for (const claim of claims) keysAndArgs.push(claim.userId, claim.claimId);
+  return { numberOfKeys, keysAndArgs };
 }
 
 /**

@@ -15,6 +15,11 @@
  * handful of lookups; GET is polled far less than claims are made, and claims pay nothing for it.
  * The worker deletes the record only after the claim is committed to PostgreSQL (or dead-lettered),
  * so a lookup that misses Redis finds the claim in PostgreSQL.
+ *
+ * The per-user claim rate limit (CLAIM_RATE_LIMIT_*) is checked and counted by the same script
+ * call ({@link RedisGateStrategy.limitsClaimRate}), not by a separate Redis call per claim as
+ * @fastify/rate-limit does for the other strategies: see src/http/rate-limit.ts for what counts
+ * and where the two differ.
  */
 import type { Campaign } from '../campaigns/model.js';
 import type { Db } from '../db/client.js';
@@ -32,8 +37,10 @@ import { GateLoader, syncGate } from './loader.js';
 import {
   admitClaimsArgs,
   GATE_SCRIPTS,
+  type GateRateLimit,
   gateBatchReplies,
   gateOutcome,
+  NO_RATE_LIMIT,
   parsePendingRecord,
 } from './scripts.js';
 
@@ -65,7 +72,10 @@ function settle(waiting: Waiting, reply: readonly (number | string)[], campaignI
 
 export class RedisGateStrategy implements IssuanceStrategy {
   readonly name = 'redis-gate' as const;
+  /** The claim rate limit is applied inside the gate script, so the app adds none around it. */
+  readonly limitsClaimRate = true;
   private readonly loader: GateLoader;
+  private readonly rateLimit: GateRateLimit;
   /** Claims per campaign waiting for the script call at the end of this event-loop turn. */
   private readonly waiting = new Map<string, Waiting[]>();
 
@@ -74,9 +84,11 @@ export class RedisGateStrategy implements IssuanceStrategy {
     private readonly redis: RedisConnection,
     /** The circuit breaker of this strategy's Redis calls (state for metrics). */
     readonly breaker: RedisBreaker,
-    options: { loadWaitMs: number },
+    /** `claimRateLimit`: the per-user claim rate limit (none when absent or `max` 0). */
+    options: { loadWaitMs: number; claimRateLimit?: GateRateLimit },
   ) {
     this.loader = new GateLoader(db, redis, options.loadWaitMs);
+    this.rateLimit = options.claimRateLimit ?? NO_RATE_LIMIT;
   }
 
   /**
@@ -106,14 +118,15 @@ export class RedisGateStrategy implements IssuanceStrategy {
   /** One script call for `batch` (after loading the gate when it is not loaded); settles each claim. */
   private async admit(campaignId: string, batch: Waiting[]): Promise<void> {
     try {
-      const args = admitClaimsArgs(
+      const { keysAndArgs, numberOfKeys } = admitClaimsArgs(
         this.redis.keys.campaign(campaignId),
         campaignId,
         batch.map((waiting) => waiting.request),
+        this.rateLimit,
       );
       for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
         const reply = await this.breaker.run(() =>
-          runScript<unknown[]>(this.redis.client, GATE_SCRIPTS.admitClaims, args),
+          runScript<unknown[]>(this.redis.client, GATE_SCRIPTS.admitClaims, keysAndArgs, numberOfKeys),
         );
         const replies = gateBatchReplies(reply, campaignId);
         if (replies) {

@@ -11,16 +11,15 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
-import type { Config } from '../config.js';
 import { CouponSchema, couponJson } from '../coupons/schemas.js';
 import type { Db } from '../db/client.js';
 import { timeOrderedId } from '../db/ids.js';
 import { DomainError } from '../errors.js';
 import { actingUserId, requireRole } from '../http/auth.js';
-import { claimRateLimit } from '../http/rate-limit.js';
 import { IdParams, ProblemResponses, UserId, Uuid } from '../http/schemas.js';
+import { metrics } from '../metrics/metrics.js';
 import { DEAD_LETTER_REASONS, findClaim } from './claims.js';
-import type { IssuanceStrategy } from './strategies/types.js';
+import type { ClaimOutcome, IssuanceStrategy } from './strategies/types.js';
 
 export const ClaimBody = Type.Object(
   {
@@ -62,22 +61,23 @@ export const ClaimStatusSchema = Type.Union([
 
 export interface ClaimRouteOptions {
   db: Db;
+  /**
+   * The strategy as the app decorated it: campaign cache pre-check, then the per-user claim rate
+   * limit (src/http/rate-limit.ts), then the strategy; a `rate-limited` refusal from any of them
+   * is counted in `stampede_rate_limited_requests_total` here.
+   */
   issuance: IssuanceStrategy;
-  /** The per-user claim rate limit (`max` 0 = none). */
-  claimRateLimit: Config['claimRateLimit'];
 }
 
-export async function claimRoutes(
-  app: FastifyInstance,
-  { db, issuance, claimRateLimit: rateLimit }: ClaimRouteOptions,
-): Promise<void> {
+const CLAIM_ROUTE = '/v1/campaigns/:id/claims';
+
+export async function claimRoutes(app: FastifyInstance, { db, issuance }: ClaimRouteOptions): Promise<void> {
   const api = app.withTypeProvider<TypeBoxTypeProvider>();
 
   api.post(
-    '/v1/campaigns/:id/claims',
+    CLAIM_ROUTE,
     {
       onRequest: requireRole(),
-      config: claimRateLimit(rateLimit),
       // A user claiming for itself may send no body at all.
       preValidation: async (request) => {
         request.body ??= {};
@@ -93,11 +93,14 @@ export async function claimRoutes(
     },
     async (request, reply) => {
       const userId = actingUserId(request.user, request.body.userId);
-      const outcome = await issuance.claim({
-        campaignId: request.params.id,
-        userId,
-        claimId: timeOrderedId(),
-      });
+      let outcome: ClaimOutcome;
+      try {
+        outcome = await issuance.claim({ campaignId: request.params.id, userId, claimId: timeOrderedId() });
+      } catch (error) {
+        if (error instanceof DomainError && error.code === 'rate-limited')
+          metrics.rateLimited.inc({ route: CLAIM_ROUTE });
+        throw error;
+      }
       reply.header('location', `/v1/claims/${outcome.claimId}`);
       if (outcome.status === 'issued') {
         return reply

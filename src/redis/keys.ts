@@ -18,9 +18,10 @@
  * | `<p>{c:<id>}:lock` | string | redis-lock: token of the claim holding the campaign lock |
  * | `<p>{c:<id>}:cache` | string | campaign cache level 2: JSON `{version, campaign}` (src/campaigns/cache.ts) |
  * | `<p>{c:<id>}:outcomes` | hash | claim outcome → claims answered with it, all API processes (src/live/counters.ts) |
+ * | `<p>{c:<id>}:ratelimit:<userId>` | string | redis-gate: the user's claims on this campaign in the current rate-limit window (admitClaims.lua), expires with the window |
  * | `<p>campaigns:streams` | set | ids of campaigns whose stream workers must poll |
  * | `<p>campaigns:cache` | pub/sub channel | new campaign versions, so every process replaces its level-1 entry |
- * | `<p>ratelimit:claims:<userId>` | string | per-user claim counter of @fastify/rate-limit (its own script) |
+ * | `<p>ratelimit:…claims:<userId>` | string | the other strategies: per-user claim counter of @fastify/rate-limit (its own script) |
  */
 
 export interface CampaignKeys {
@@ -34,6 +35,8 @@ export interface CampaignKeys {
   cache: string;
   /** Claim outcome counters of the live view. */
   outcomes: string;
+  /** redis-gate: the per-user claim rate-limit counter of `userId` on this campaign. */
+  claimRate(userId: string): string;
   /** Staging hash for a load identified by `token`. */
   usersLoading(token: string): string;
 }
@@ -57,6 +60,7 @@ export class RedisKeys {
       lock: `${base}:lock`,
       cache: `${base}:cache`,
       outcomes: `${base}:outcomes`,
+      claimRate: (userId) => `${base}:ratelimit:${userId}`,
       usersLoading: (token) => `${base}:users:load:${token}`,
     };
   }
@@ -71,7 +75,7 @@ export class RedisKeys {
     return `${this.prefix}campaigns:cache`;
   }
 
-  /** Prefix of the per-user rate limit counters (@fastify/rate-limit `nameSpace`). */
+  /** Prefix of the rate limit counters of @fastify/rate-limit (its `nameSpace`); redis-gate's per-user claim counters are campaign keys ({@link CampaignKeys.claimRate}). */
   get rateLimitNamespace(): string {
     return `${this.prefix}ratelimit:`;
   }

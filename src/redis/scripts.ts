@@ -27,7 +27,8 @@ export interface LuaScript {
 /**
  * Declares the script `<folder><name>.lua` (read once, at declaration).
  * @param folder the folder URL, e.g. `new URL('./scripts/', import.meta.url)`.
- * @param numberOfKeys how many leading arguments are KEYS; a test checks it against the header.
+ * @param numberOfKeys how many leading arguments are KEYS (the fixed ones, when the header also
+ *   lists a variable range); a test checks it against the header.
  */
 export function luaScript(folder: URL, name: string, numberOfKeys: number): LuaScript {
   const source = readFileSync(new URL(`${name}.lua`, folder), 'utf8');
@@ -37,18 +38,21 @@ export function luaScript(folder: URL, name: string, numberOfKeys: number): LuaS
 /**
  * Calls `script` with its KEYS followed by its ARGV (as the feature's `*Args` functions build
  * them): EVALSHA, then EVAL once if the server answers NOSCRIPT.
+ * @param numberOfKeys how many of `keysAndArgs` are KEYS, for a script whose header declares a
+ *   variable number (`KEYS[5..4+N]`); by default the script's fixed count.
  * @throws the script's error reply, or the connection's error.
  */
 export async function runScript<T = unknown>(
   client: RedisClient,
   script: LuaScript,
   keysAndArgs: readonly (string | number)[],
+  numberOfKeys = script.numberOfKeys,
 ): Promise<T> {
   try {
-    return (await client.evalsha(script.sha, script.numberOfKeys, ...keysAndArgs)) as T;
+    return (await client.evalsha(script.sha, numberOfKeys, ...keysAndArgs)) as T;
   } catch (error) {
     if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) throw error;
-    return (await client.eval(script.source, script.numberOfKeys, ...keysAndArgs)) as T;
+    return (await client.eval(script.source, numberOfKeys, ...keysAndArgs)) as T;
   }
 }
 

@@ -44,6 +44,9 @@ export function redisHarnesses(redisConfig: () => RedisConfig = testRedisConfig)
     issuanceStrategy: name,
     // Claims of a 1,000-claim race queue behind one lock; generous on a busy test machine.
     redis: { ...redis, lockWaitMs: 30_000 },
+    // The contract is the per-user limit; the claim rate limit (which redis-gate checks in its
+    // script) would refuse a user's 100 concurrent claims first. Tested in test/redis/gate-rate-limit.test.ts.
+    claimRateLimit: { ...base.claimRateLimit, max: 0 },
   });
   return [
     {

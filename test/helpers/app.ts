@@ -64,7 +64,7 @@ export function testUserId(name: string): string {
 }
 
 /** Inserts the user `id` with `role` unless it exists; returns its token version. Tests only. */
-async function ensureUser(db: Db, id: string, role: 'admin' | 'service' | 'user'): Promise<number> {
+export async function ensureUser(db: Db, id: string, role: 'admin' | 'service' | 'user'): Promise<number> {
   await db
     .insert(users)
     .values({ id, role, email: `${id}@test.invalid`, passwordHash: 'not a password hash' })

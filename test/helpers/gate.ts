@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { sql } from 'drizzle-orm';
 import { createStrategy } from '../../src/app/strategy.js';
 import { CampaignService } from '../../src/campaigns/service.js';
-import { loadConfig, type RedisConfig, type WorkerConfig } from '../../src/config.js';
+import { type Config, loadConfig, type RedisConfig, type WorkerConfig } from '../../src/config.js';
 import { queryRows } from '../../src/db/client.js';
 import { DomainError } from '../../src/errors.js';
 import { StreamWorker } from '../../src/gate/worker.js';
@@ -42,12 +42,21 @@ export interface CampaignCounts {
   deadLetters: number;
 }
 
-export async function createGateBench(database: TestDatabase, redisConfig: RedisConfig): Promise<GateBench> {
+/**
+ * @param claimRateLimit the gate's per-user claim rate limit; none by default (the fault tests
+ *   send many claims per user).
+ */
+export async function createGateBench(
+  database: TestDatabase,
+  redisConfig: RedisConfig,
+  claimRateLimit: Config['claimRateLimit'] = { max: 0, windowMs: 1000 },
+): Promise<GateBench> {
   const base = loadConfig({});
   const config = {
     ...base,
     issuanceStrategy: 'redis-gate' as const,
     redis: { ...redisConfig, breakerHalfOpenMs: 200 },
+    claimRateLimit,
   };
   const redis = openRedis(config.redis, 'test');
   const strategy = createStrategy(config, database.db, redis);

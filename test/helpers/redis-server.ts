@@ -123,3 +123,58 @@ export async function startRedisCluster(ports: number[]): Promise<RedisServer[]>
     throw error;
   }
 }
+
+/** A command a Redis server ran, as MONITOR showed it: sent by a client, or run by a script. */
+export interface MonitoredCommand {
+  /** `lua` for a command a script ran, else the client's address. */
+  source: string;
+  /** The command name, lower case. */
+  name: string;
+  args: string[];
+}
+
+/**
+ * Records every command the server on `port` runs from now on (`redis-cli monitor`, a process
+ * of its own). `stop()` sends a marker, waits until MONITOR shows it (a counted event, not a
+ * sleep), ends the monitor and returns the commands before the marker.
+ */
+export async function monitorCommands(port: number): Promise<{ stop(): Promise<MonitoredCommand[]> }> {
+  const child = spawn('redis-cli', ['-h', '127.0.0.1', '-p', String(port), 'monitor'], {
+    stdio: ['ignore', 'pipe', 'ignore'],
+  });
+  let output = '';
+  let onData = () => {};
+  child.stdout.on('data', (chunk) => {
+    output += chunk;
+    onData();
+  });
+  const seen = (text: string) =>
+    new Promise<void>((resolve) => {
+      onData = () => {
+        if (output.includes(text)) resolve();
+      };
+      onData();
+    });
+  await seen('OK');
+  return {
+    stop: async () => {
+      const marker = `monitor-end-${process.pid}-${Date.now()}`;
+      const shown = seen(marker);
+      await redisCli(port, 'ECHO', marker);
+      await shown;
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGTERM');
+      await exited;
+      // Up to the line of the marker (its ECHO is not part of what was watched).
+      const lines = output.slice(0, output.lastIndexOf('\n', output.indexOf(marker))).split('\n');
+      const commands: MonitoredCommand[] = [];
+      for (const line of lines) {
+        const match = /^\d+\.\d+ \[\d+ ([^\]]+)\] (.*)$/.exec(line.trim());
+        if (!match) continue;
+        const words = [...match[2]!.matchAll(/"((?:[^"\\]|\\.)*)"/g)].map((word) => word[1]!);
+        commands.push({ source: match[1]!, name: words[0]!.toLowerCase(), args: words.slice(1) });
+      }
+      return commands;
+    },
+  };
+}

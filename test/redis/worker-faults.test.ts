@@ -144,6 +144,9 @@ describe('worker faults', () => {
   });
 
   it('replays a dead letter with dead-letters retry: persisted once, the invariant holds', async () => {
+    // No worker while the entry is dead-lettered by hand: one left running by an earlier test
+    // (claimIdleMs 50) would take the entry over on a slow machine and persist it first.
+    await bench.stopWorkers();
     const campaign = await bench.newCampaign({ totalQuantity: 10 });
     const keys = bench.redis.keys.campaign(campaign.id);
     const { claimId } = await bench.claim(campaign.id, 'unlucky');
@@ -175,6 +178,7 @@ describe('worker faults', () => {
       requeued: [letters[0]!.id],
       skipped: [],
     });
+    bench.startWorker();
     await waitForDrain(database.db, bench.redis, { timeoutMs: 20_000, campaignIds: [campaign.id] });
     expect(await missingCoupons(database, [claimId!])).toEqual([]);
     const [after] = await reconcile(database.db, bench.redis, { campaignIds: [campaign.id], attempts: 1 });

@@ -22,8 +22,14 @@ export type ClaimOutcome =
 export interface IssuanceStrategy {
   readonly name: StrategyName;
   /**
+   * True when the strategy applies the per-user claim rate limit itself (redis-gate, in its
+   * admission script), so the app does not wrap it in @fastify/rate-limit's.
+   */
+  readonly limitsClaimRate?: boolean;
+  /**
    * Admits or rejects one claim.
    * @throws DomainError `not-found`, `campaign-not-active`, `already-claimed`, `sold-out`,
+   *   `rate-limited` (strategies that limit the claim rate themselves),
    *   or `service-unavailable` when a dependency (Redis) cannot be reached.
    */
   claim(request: ClaimRequest): Promise<ClaimOutcome>;
