@@ -19,8 +19,8 @@
  *   these two and `claim db-atomic` are measured in turns so the machine's load hits them alike.
  * - `flash <strategy>` (`--only flash` runs only these): the flash-sale mix, below, with the
  *   claim rate limit on as deployed;
- * - `simulate <strategy> (PostgreSQL)` (`--only simulate`): `stampede simulate` per strategy, its
- *   claim phase's throughput and latency p50/p99 side by side.
+ * - `simulate <strategy> (PostgreSQL)` and `(embedded)` (`--only simulate`): `stampede simulate` per
+ *   strategy, its claim phase's throughput and latency p50/p99 side by side.
  * Servers run without load shedding and, but for the flash rows, without the claim rate limit
  * (both would distort throughput, the latter by a Redis round trip only the Redis rows would pay).
  * Figures: requests/s, latency p50 and p99 (ms), ratio to the baseline, CPU time of the server
@@ -549,14 +549,21 @@ async function measureFlashMix(url: string): Promise<Row[]> {
  * Redis strategies on this run's Redis prefix), one after the other: the claim phase's
  * throughput and latency p50/p99 as the simulator measured them, and whether every invariant
  * held. The server runs in a worker thread of the simulating process, as `simulate` does; the
- * claim rate limit is at its default, as deployed. Rows `simulate <strategy> (PostgreSQL)`.
+ * claim rate limit is at its default, as deployed. Rows `simulate <strategy> (PostgreSQL)`, then
+ * `simulate db-batch (embedded)` and `simulate db-atomic (embedded)` on a fresh in-memory PGlite.
  */
 async function measureSimulate(url: string): Promise<Row[]> {
   const rows: Row[] = [];
-  for (const strategy of STRATEGIES) {
+  const runs: [engine: string, strategy: StrategyName][] = [
+    ...STRATEGIES.map((strategy): [string, StrategyName] => ['PostgreSQL', strategy]),
+    // The embedded default (no DATABASE_URL: a fresh in-memory PGlite), as a new user runs it.
+    ['embedded', 'db-batch'],
+    ['embedded', 'db-atomic'],
+  ];
+  for (const [engine, strategy] of runs) {
     const env: Record<string, string> = {
       PATH: process.env.PATH ?? '',
-      DATABASE_URL: url,
+      ...(engine === 'PostgreSQL' ? { DATABASE_URL: url } : {}),
       LOG_LEVEL: 'silent',
       ...(strategy.startsWith('redis-') ? { REDIS_URL, REDIS_KEY_PREFIX: `${REDIS_PREFIX}simulate:` } : {}),
     };
@@ -575,7 +582,7 @@ async function measureSimulate(url: string): Promise<Row[]> {
       .filter(([status]) => status.startsWith('2'))
       .reduce((sum, [, count]) => sum + count, 0);
     rows.push({
-      name: `simulate ${strategy} (PostgreSQL)${report.ok ? '' : ' INVARIANT BROKEN'}`,
+      name: `simulate ${strategy} (${engine})${report.ok ? '' : ' INVARIANT BROKEN'}`,
       requestsPerSecond: Math.round(claims.throughput),
       p50Ms: +claims.latencyMs.p50.toFixed(1),
       p99Ms: +claims.latencyMs.p99.toFixed(1),
