@@ -25,6 +25,7 @@ import { loggerOptions } from '../http/logging.js';
 import { purgeExpiredKeys } from '../idempotency/store.js';
 import { STALE_AFTER_SECONDS } from '../jobs/store.js';
 import { joinClusterMetrics, serveClusterMetrics } from '../metrics/cluster.js';
+import { startWebhookDispatcher } from '../webhooks/dispatcher.js';
 
 /** How often expired idempotency keys are deleted, ms. */
 const PURGE_INTERVAL_MS = 3_600_000;
@@ -162,6 +163,7 @@ async function serveOneProcess(config: Config): Promise<void> {
       onError: (error) => app.log.error({ err: error }, 'archival failed'),
     });
     archival.start();
+    const webhooks = startWebhookDispatcher(config.webhooks, db, app.log);
     const server = await startServer(app, config.host, config.port);
     app.log.info(
       {
@@ -195,6 +197,7 @@ async function serveOneProcess(config: Config): Promise<void> {
       clearInterval(resumeTimer);
       await server.close();
       await worker?.stop();
+      await webhooks?.stop();
       await relay?.close();
       await runtime.close();
       // A cluster worker's IPC channel to the primary would keep it alive forever.
