@@ -5,16 +5,19 @@
  * Each round (--rounds, default 3) runs both variants in turn (their order rotates; the machine is
  * shared and noisy, so both meet the same load):
  * - `no endpoint`: the claim statements read the empty endpoints table and write no outbox row;
- * - `subscribed`: one endpoint subscribed to `coupon.issued`, a local receiver answering 204, and a
- *   dispatcher in the server's process (as `serve` runs one, WEBHOOK_CONCURRENCY 16): every
- *   admitted claim writes an event and a delivery in its own statement, and is delivered while
- *   the sale goes on.
+ * - `written`: one endpoint subscribed to `coupon.issued` (a local receiver answering 204): every
+ *   admitted claim writes an event and a delivery in its own statement; the dispatcher starts
+ *   only after the sale, so this prices the outbox writes alone, and then the drain of the
+ *   backlog with nothing else running;
+ * - `subscribed`: the same with the dispatcher in the server's process from the start (as
+ *   `serve` runs one, WEBHOOK_CONCURRENCY 16), delivering while the sale goes on.
  * A sale is `simulate` with --claims distinct users, stock = users (every claim admitted, each
  * one a coupon.issued), --concurrency HTTP requests in flight, strategy --strategy (db-batch, the
  * default one), after a warm-up sale. Figures: claims/s and p99 of each variant (median of the
- * rounds), the ratio subscribed / none, and for `subscribed` the delivery throughput: events
- * delivered per second from the sale's first request until the receiver has them all, and how
- * long after the sale's end the last one arrived.
+ * rounds) and their ratio to `no endpoint` of the same round (median of the rounds); delivery
+ * throughput: for `subscribed`, events delivered per second from the sale's first request until
+ * the receiver has them all, and how long after the sale's end the last one arrived; for
+ * `written`, the backlog's drain rate once the dispatcher starts.
  *
  * Output: a table and bench/results/webhooks-<date>.json with every round.
  */
@@ -48,7 +51,8 @@ const STRATEGY = args.strategy as StrategyName;
 const WARM_UP_CLAIMS = 1000;
 const POOL = 16;
 
-type Variant = 'no endpoint' | 'subscribed';
+type Variant = 'no endpoint' | 'written' | 'subscribed';
+const VARIANTS: Variant[] = ['no endpoint', 'written', 'subscribed'];
 
 interface Round {
   variant: Variant;
@@ -56,9 +60,11 @@ interface Round {
   claimsPerSecond: number;
   p99Ms: number;
   issued: number;
-  /** subscribed: coupon.issued deliveries received during and after the sale. */
+  /** Claims/s of this round over the `no endpoint` one of the same round. */
+  ratioToNone?: number;
+  /** coupon.issued deliveries received (not for `no endpoint`). */
   delivered?: number;
-  /** subscribed: delivered / seconds from the sale's start to the last delivery. */
+  /** subscribed: delivered / s from the sale's start to the last delivery; written: from the dispatcher's start. */
   deliveriesPerSecond?: number;
   /** subscribed: seconds from the sale's end to the last delivery. */
   drainSeconds?: number;
@@ -114,7 +120,7 @@ async function sale(
   const admin = await openDatabase({ url: databaseUrl, poolSize: 2 });
   await queryRows(admin.db, sql`DELETE FROM webhook_endpoints`);
   await queryRows(admin.db, sql`DELETE FROM webhook_events`);
-  if (variant === 'subscribed') {
+  if (variant !== 'no endpoint') {
     await queryRows(
       admin.db,
       sql`INSERT INTO webhook_endpoints (url, events, secret) VALUES (${receiver.url}, ARRAY['coupon.issued'], ${newSecret()})`,
@@ -123,12 +129,14 @@ async function sale(
   const target = await startInProcessTarget({ config, strategy: STRATEGY, databaseUrl });
   // The dispatcher of `serve`, in the server's process, with its own small pool.
   const dispatcherDb = await openDatabase({ url: databaseUrl, poolSize: 4 });
-  const dispatcher = new WebhookDispatcher({
+  const dispatcherOptions = {
     db: dispatcherDb.db,
     ...base.webhooks,
     allowPrivateUrls: true,
-    logger: { warn: (object, message) => console.warn(message, object) },
-  });
+    logger: { warn: (object: object, message: string) => console.warn(message, object) },
+  };
+  const dispatcher = new WebhookDispatcher(dispatcherOptions);
+  let drainer: WebhookDispatcher | undefined;
   try {
     const scenario = (users: number, seed: number) => ({
       users,
@@ -141,8 +149,9 @@ async function sale(
     });
     dispatcher.start();
     await simulate(target, scenario(WARM_UP_CLAIMS, 1));
-    if (variant === 'subscribed') await receiver.waitFor(WARM_UP_CLAIMS);
+    if (variant !== 'no endpoint') await receiver.waitFor(WARM_UP_CLAIMS);
     receiver.reset();
+    if (variant === 'written') await dispatcher.stop();
     const startedAt = performance.now();
     const report = await simulate(target, scenario(CLAIMS, 2 + round));
     const endedAt = performance.now();
@@ -153,6 +162,14 @@ async function sale(
       p99Ms: report.claims.latencyMs.p99,
       issued: report.figures.issued,
     };
+    if (variant === 'written') {
+      const drainStart = performance.now();
+      drainer = new WebhookDispatcher(dispatcherOptions);
+      drainer.start();
+      await receiver.waitFor(report.figures.issued);
+      result.delivered = receiver.count;
+      result.deliveriesPerSecond = receiver.count / ((receiver.lastAt - drainStart) / 1000);
+    }
     if (variant === 'subscribed') {
       await receiver.waitFor(report.figures.issued);
       result.delivered = receiver.count;
@@ -161,7 +178,8 @@ async function sale(
     }
     return result;
   } finally {
-    await dispatcher.stop();
+    if (variant !== 'written') await dispatcher.stop();
+    await drainer?.stop();
     await dispatcherDb.close();
     await target.close();
     await admin.close();
@@ -181,9 +199,12 @@ async function main(): Promise<void> {
   const rounds: Round[] = [];
   try {
     for (let round = 0; round < ROUNDS; round++) {
-      const order: Variant[] = round % 2 ? ['subscribed', 'no endpoint'] : ['no endpoint', 'subscribed'];
-      for (const variant of order) {
-        const result = await sale(database.url!, variant, round, receiver);
+      const order = VARIANTS.map((_, i) => VARIANTS[(i + round) % VARIANTS.length]!);
+      const results = [];
+      for (const variant of order) results.push(await sale(database.url!, variant, round, receiver));
+      const none = results.find((r) => r.variant === 'no endpoint')!;
+      for (const result of results) {
+        result.ratioToNone = result.claimsPerSecond / none.claimsPerSecond;
         console.log(JSON.stringify(result));
         rounds.push(result);
       }
@@ -193,20 +214,19 @@ async function main(): Promise<void> {
     await database.close();
   }
   const of = (variant: Variant) => rounds.filter((r) => r.variant === variant);
-  const table = (['no endpoint', 'subscribed'] as Variant[]).map((variant) => ({
+  const table = VARIANTS.map((variant) => ({
     variant,
     claimsPerSecond: Math.round(median(of(variant).map((r) => r.claimsPerSecond))),
-    p99Ms: median(of(variant).map((r) => r.p99Ms)),
+    p99Ms: Number(median(of(variant).map((r) => r.p99Ms)).toFixed(1)),
+    ratioToNone: Number(median(of(variant).map((r) => r.ratioToNone!)).toFixed(3)),
+    ...(variant === 'no endpoint'
+      ? {}
+      : { deliveriesPerSecond: Math.round(median(of(variant).map((r) => r.deliveriesPerSecond!))) }),
     ...(variant === 'subscribed'
-      ? {
-          deliveriesPerSecond: Math.round(median(of(variant).map((r) => r.deliveriesPerSecond!))),
-          drainSeconds: Number(median(of(variant).map((r) => r.drainSeconds!)).toFixed(2)),
-        }
+      ? { drainSeconds: Number(median(of(variant).map((r) => r.drainSeconds!)).toFixed(2)) }
       : {}),
   }));
-  const ratio = table[1]!.claimsPerSecond / table[0]!.claimsPerSecond;
   console.table(table);
-  console.log(`claims/s subscribed / no endpoint: ${ratio.toFixed(3)}`);
   const dir = new URL('./results/', import.meta.url).pathname;
   mkdirSync(dir, { recursive: true });
   const file = join(dir, `webhooks-${startedAt.toISOString().slice(0, 19).replace(/:/g, '')}.json`);
@@ -218,7 +238,6 @@ async function main(): Promise<void> {
         machine: { cpus: cpus().length, loadavg: loadavg() },
         setup: `PostgreSQL, ${STRATEGY}, in-process server pool ${POOL}, ${CONCURRENCY} requests in flight, ${CLAIMS} admitted claims per sale after ${WARM_UP_CLAIMS} warm-up, dispatcher in process (concurrency ${loadConfig({}).webhooks.concurrency}), local receiver answering 204`,
         table,
-        ratioSubscribedToNone: ratio,
         rounds,
       },
       null,
