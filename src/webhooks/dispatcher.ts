@@ -5,8 +5,10 @@
  * Loop: lease up to the free slots' worth of due deliveries ({@link leaseDueDeliveries}: one
  * short statement, FOR UPDATE SKIP LOCKED, so dispatchers take disjoint rows), POST each outside
  * any transaction (at most `concurrency` at once, `timeoutMs` each), then record its outcome
- * under the lease ({@link recordAttempt}). When fewer rows were due than slots free, it sleeps
- * `pollMs`. A dispatcher killed mid-delivery leaves its rows leased; when the lease
+ * under the lease ({@link recordAttempts}: the outcomes that arrive while one such statement runs
+ * are written together by the next, as db-batch groups claims). While requests are in flight it
+ * leases again only once half the slots are free, so leases too go in groups. When fewer rows were
+ * due than slots free, it sleeps `pollMs`. A dispatcher killed mid-delivery leaves its rows leased; when the lease
  * ({@link leaseMsFor}) runs out another dispatcher sends them again with the same `webhook-id`.
  * The lease outlasts the request timeout, so two dispatchers never hold one delivery at once.
  *
@@ -14,7 +16,7 @@
  * for an admin to enable it again); anything else (another status, a network error, a timeout,
  * a refused address) is retried on the schedule {@link RETRY_SCHEDULE_MS}, then fails.
  */
-import { setTimeout as sleep } from 'node:timers/promises';
+import { setImmediate, setTimeout as sleep } from 'node:timers/promises';
 import { Agent, request } from 'undici';
 import type { WebhookConfig } from '../config.js';
 import type { Db } from '../db/client.js';
@@ -23,7 +25,7 @@ import {
   type AttemptOutcome,
   type LeasedDelivery,
   leaseDueDeliveries,
-  recordAttempt,
+  recordAttempts,
   releaseLeases,
 } from './repository.js';
 import { signDelivery } from './signing.js';
@@ -96,6 +98,9 @@ export class WebhookDispatcher {
   private readonly interrupted: LeasedDelivery[] = [];
   private loop: Promise<void> | undefined;
   private slotFreed: (() => void) | undefined;
+  /** Outcomes waiting for the next {@link recordAttempts} statement, with their callers. */
+  private readonly outcomes: { lease: LeasedDelivery; outcome: AttemptOutcome; recorded: () => void }[] = [];
+  private recording = false;
 
   constructor(private readonly options: DispatcherOptions) {
     this.agent = new Agent({
@@ -134,7 +139,7 @@ export class WebhookDispatcher {
     const { db, concurrency, pollMs, timeoutMs } = this.options;
     while (!this.stopping) {
       const free = concurrency - this.inFlight.size;
-      if (free <= 0) {
+      if (free <= 0 || (this.inFlight.size > 0 && free < Math.ceil(concurrency / 2))) {
         await new Promise<void>((resolve) => {
           this.slotFreed = resolve;
         });
@@ -193,12 +198,28 @@ export class WebhookDispatcher {
     }
     metrics.webhookDeliveryDuration.observe((performance.now() - started) / 1000);
     metrics.webhookDeliveries.inc({ outcome: outcome.disableEndpoint ? 'gone' : outcome.status });
-    try {
-      await recordAttempt(this.options.db, lease, outcome);
-    } catch (err) {
-      // The lease runs out and the delivery is sent again: at least once.
-      this.options.logger.warn({ err, delivery: lease.id }, 'webhooks: recording an attempt failed');
+    await new Promise<void>((recorded) => {
+      this.outcomes.push({ lease, outcome, recorded });
+      if (!this.recording) void this.recordOutcomes();
+    });
+  }
+
+  /** Writes the waiting outcomes, a statement at a time, until none is left. Never throws. */
+  private async recordOutcomes(): Promise<void> {
+    this.recording = true;
+    while (this.outcomes.length > 0) {
+      // The outcomes of this event-loop turn join the statement.
+      await setImmediate();
+      const batch = this.outcomes.splice(0, 1000);
+      try {
+        await recordAttempts(this.options.db, batch);
+      } catch (err) {
+        // The leases run out and the deliveries are sent again: at least once.
+        this.options.logger.warn({ err, deliveries: batch.length }, 'webhooks: recording attempts failed');
+      }
+      for (const { recorded } of batch) recorded();
     }
+    this.recording = false;
   }
 
   /** A URL naming an IP address connects without a lookup: its address is checked here. */

@@ -29,9 +29,14 @@ export const WEBHOOK_EVENT_TYPES = [
 ] as const;
 export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number];
 
-/** An SQL timestamptz expression as an ISO 8601 UTC text with milliseconds, like `Date#toISOString`. */
+/**
+ * An SQL timestamptz expression as an RFC 3339 UTC text (`2026-12-02T14:09:00.123456Z`, PostgreSQL's
+ * own microseconds), or null. Built from the JSON form of the UTC time: a `to_char` format would
+ * need colons in the statement text, which pgbench (bench/core.ts replays the claim statement)
+ * reads as variables.
+ */
 export function isoTime(expression: SQL): SQL {
-  return sql`to_char(${expression} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
+  return sql`((to_jsonb(${expression} AT TIME ZONE 'UTC') #>> '{}') || 'Z')`;
 }
 
 /** The JSON of a coupon row (`r` columns as in COUPON_COLUMNS), the shape of the API's coupon. */
@@ -49,13 +54,17 @@ export function couponData(r: string): SQL {
  * the statement). PostgreSQL runs data-modifying CTEs whether or not they are referenced.
  */
 export function outboxCtes(name: string, type: WebhookEventType, rows: SQL): SQL {
+  if (!WEBHOOK_EVENT_TYPES.includes(type)) throw new Error(`unknown webhook event type ${type}`);
   const endpoints = sql.raw(`${name}_endpoints`);
   const events = sql.raw(`${name}_events`);
+  // A literal, not a parameter: the type is one of a closed list, and the statement stays the
+  // same text whatever its parameters (bench/core.ts replays it through pgbench).
+  const typeText = sql.raw(`'${type}'::text`);
   return sql`${endpoints} AS (
-      SELECT id FROM webhook_endpoints WHERE enabled AND ${type}::text = ANY(events)
+      SELECT id FROM webhook_endpoints WHERE enabled AND ${typeText} = ANY(events)
     ), ${events} AS (
       INSERT INTO webhook_events (type, payload)
-      SELECT ${type}::text, r.data FROM (${rows}) r WHERE EXISTS (SELECT 1 FROM ${endpoints})
+      SELECT ${typeText}, r.data FROM (${rows}) r WHERE EXISTS (SELECT 1 FROM ${endpoints})
       RETURNING id
     ), ${sql.raw(`${name}_deliveries`)} AS (
       INSERT INTO webhook_deliveries (event_id, endpoint_id)

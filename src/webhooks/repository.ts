@@ -302,23 +302,39 @@ export interface AttemptOutcome {
 }
 
 /**
- * Records the outcome of the attempt made under `lease`, and releases the lease. Nothing is
- * written when the lease is no longer the row's (it ran out and another dispatcher took the row).
+ * Records the outcomes of attempts, each under the lease it was made with, in one statement
+ * (the dispatcher groups the outcomes that arrive while the previous statement runs), releasing
+ * the leases and disabling the endpoints that answered 410. An outcome whose lease is no longer
+ * the row's (it ran out and another dispatcher took the row) is not written.
  */
-export async function recordAttempt(db: Db, lease: LeasedDelivery, outcome: AttemptOutcome): Promise<void> {
+export async function recordAttempts(
+  db: Db,
+  attempts: { lease: LeasedDelivery; outcome: AttemptOutcome }[],
+): Promise<void> {
+  if (attempts.length === 0) return;
+  const column = <T>(pick: (attempt: (typeof attempts)[number]) => T) => sql.param(attempts.map(pick));
   await queryRows(
     db,
-    sql`WITH recorded AS (
-          UPDATE webhook_deliveries
-          SET status = ${outcome.status === 'retry' ? 'pending' : outcome.status},
-              next_attempt_at = now() + ${outcome.retryInMs ?? 0} * interval '1 millisecond',
-              locked_until = NULL, last_status_code = ${outcome.statusCode}, last_error = ${outcome.error}
-          WHERE id = ${lease.id} AND locked_until = ${lease.lockedUntil.toISOString()}::timestamptz
-          RETURNING endpoint_id
+    sql`WITH o AS (
+          SELECT * FROM unnest(${column((a) => a.lease.id)}::uuid[],
+                               ${column((a) => a.lease.lockedUntil.toISOString())}::timestamptz[],
+                               ${column((a) => (a.outcome.status === 'retry' ? 'pending' : a.outcome.status))}::text[],
+                               ${column((a) => a.outcome.retryInMs ?? 0)}::float8[],
+                               ${column((a) => a.outcome.statusCode)}::int[],
+                               ${column((a) => a.outcome.error)}::text[],
+                               ${column((a) => a.outcome.disableEndpoint ?? null)}::text[])
+                   AS o(id, locked_until, status, retry_ms, status_code, error, disable_reason)
+        ), recorded AS (
+          UPDATE webhook_deliveries d
+          SET status = o.status, next_attempt_at = now() + o.retry_ms * interval '1 millisecond',
+              locked_until = NULL, last_status_code = o.status_code, last_error = o.error
+          FROM o WHERE d.id = o.id AND d.locked_until = o.locked_until
+          RETURNING d.endpoint_id, o.disable_reason
         )
-        UPDATE webhook_endpoints SET enabled = false, disabled_reason = ${outcome.disableEndpoint ?? null},
-                                     updated_at = now()
-        WHERE ${outcome.disableEndpoint !== undefined} AND id IN (SELECT endpoint_id FROM recorded)`,
+        UPDATE webhook_endpoints p SET enabled = false, disabled_reason = r.disable_reason, updated_at = now()
+        FROM (SELECT DISTINCT ON (endpoint_id) endpoint_id, disable_reason FROM recorded
+              WHERE disable_reason IS NOT NULL) r
+        WHERE p.id = r.endpoint_id`,
   );
 }
 
