@@ -16,6 +16,7 @@ const CampaignForm = lazy(() => import('./routes/campaign-form/CampaignForm'));
 const CampaignPage = lazy(() => import('./routes/campaign/CampaignPage'));
 const Setup = lazy(() => import('./routes/setup/Setup'));
 const Users = lazy(() => import('./routes/users/Users'));
+const Webhooks = lazy(() => import('./routes/webhooks/Webhooks'));
 
 export function App() {
   const current = useSession();
@@ -51,6 +52,9 @@ export function App() {
                 <Anchor component={Link} href="/users">
                   Users
                 </Anchor>
+                <Anchor component={Link} href="/webhooks">
+                  Webhooks
+                </Anchor>
               </Group>
             </nav>
           </Group>
@@ -68,6 +72,7 @@ export function App() {
             <Switch>
               <Route path="/" component={Campaigns} />
               <Route path="/users" component={Users} />
+              <Route path="/webhooks" component={Webhooks} />
               <Route path="/setup" component={Campaigns} />
               <Route path="/campaigns/new">{() => <CampaignForm />}</Route>
               <Route path="/campaigns/:id/edit">{(params) => <CampaignForm id={params.id} />}</Route>

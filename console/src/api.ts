@@ -3,7 +3,7 @@
  * and its TanStack Query bindings (openapi-react-query). A 401 ends the session.
  */
 import { createStampedeClient, isProblem, type Problem } from '@stampede/client';
-import { QueryClient } from '@tanstack/react-query';
+import { QueryClient, useInfiniteQuery } from '@tanstack/react-query';
 import createQueryHooks from 'openapi-react-query';
 import { session } from './session';
 
@@ -32,4 +32,24 @@ export function fieldErrors(error: unknown): Record<string, string> {
 export function errorMessage(error: unknown): string {
   if (isProblem(error)) return (error as Problem).detail || (error as Problem).title;
   return error instanceof Error ? error.message : 'Something went wrong';
+}
+
+/**
+ * Keyset pages of a list endpoint (`{items, nextCursor}`), cached under `['get', path]` so a
+ * mutation invalidates them by path. `fetchPage` reads the page after `cursor` (none: the first).
+ */
+export function useKeysetPages<T extends { nextCursor?: string | null }>(
+  path: string,
+  fetchPage: (cursor: string | undefined) => Promise<{ data?: T; error?: unknown }>,
+) {
+  return useInfiniteQuery({
+    queryKey: ['get', path],
+    initialPageParam: undefined as string | undefined,
+    queryFn: async ({ pageParam }) => {
+      const { data, error } = await fetchPage(pageParam);
+      if (error || !data) throw error;
+      return data;
+    },
+    getNextPageParam: (page) => page.nextCursor ?? undefined,
+  });
 }

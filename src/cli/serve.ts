@@ -26,8 +26,9 @@ import { purgeExpiredKeys } from '../idempotency/store.js';
 import { STALE_AFTER_SECONDS } from '../jobs/store.js';
 import { joinClusterMetrics, serveClusterMetrics } from '../metrics/cluster.js';
 import { startWebhookDispatcher } from '../webhooks/dispatcher.js';
+import { purgeSettledEvents } from '../webhooks/repository.js';
 
-/** How often expired idempotency keys are deleted, ms. */
+/** How often expired idempotency keys and settled webhook events past retention are deleted, ms. */
 const PURGE_INTERVAL_MS = 3_600_000;
 
 export function registerServe(program: Command): void {
@@ -189,6 +190,7 @@ async function serveOneProcess(config: Config): Promise<void> {
     }
     const purge = setInterval(() => {
       purgeExpiredKeys(db).catch((err) => app.log.warn({ err }, 'idempotency key purge failed'));
+      purgeSettledEvents(db).catch((err) => app.log.warn({ err }, 'webhook event purge failed'));
     }, PURGE_INTERVAL_MS).unref();
     onShutdownSignal(async (signal) => {
       app.log.info({ signal }, 'shutting down');

@@ -360,3 +360,24 @@ export async function deliveryBacklog(db: Db): Promise<{ pending: number; oldest
   );
   return { pending: rows[0]?.pending ?? 0, oldestDueSeconds: rows[0]?.oldest ?? 0 };
 }
+
+/** Days a settled event (none of its deliveries pending) is kept, with its deliveries, for the deliveries API. */
+export const EVENT_RETENTION_DAYS = 30;
+
+/**
+ * Deletes events older than `retentionDays` none of whose deliveries is still pending, with their
+ * deliveries (ON DELETE CASCADE) — events of deleted endpoints included; returns how many
+ * events went. Idempotent, so every process may run it on its own timer.
+ */
+export async function purgeSettledEvents(db: Db, retentionDays = EVENT_RETENTION_DAYS): Promise<number> {
+  const rows = await queryRows<{ n: number }>(
+    db,
+    sql`WITH gone AS (
+          DELETE FROM webhook_events e
+          WHERE e.created_at < now() - make_interval(days => ${retentionDays})
+            AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.event_id = e.id AND d.status = 'pending')
+          RETURNING 1
+        ) SELECT count(*)::int AS n FROM gone`,
+  );
+  return rows[0]!.n;
+}

@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { queryRows } from '../../src/db/client.js';
 import { WebhookDispatcher } from '../../src/webhooks/dispatcher.js';
 import { WEBHOOK_EVENT_TYPES } from '../../src/webhooks/outbox.js';
+import { purgeSettledEvents } from '../../src/webhooks/repository.js';
 import { bearer, createCampaign, problemOf, type TestApp, useTestApp } from '../helpers/app.js';
 import { WebhookReceiver } from '../helpers/webhook-receiver.js';
 import { ENGINES } from '../support/database.js';
@@ -394,10 +395,14 @@ describe('webhook endpoint URLs (SSRF guard)', () => {
 
   it('refuses at delivery too: a dispatcher without the setting does not call a private address', async () => {
     const receiver = await new WebhookReceiver().start();
-    // Stored directly, as if the name had resolved to a public address when it was created.
-    const [endpoint] = await queryRows<{ id: string }>(
+    // Stored directly, as if the names had resolved to public addresses when they were created:
+    // an IP literal (checked before connecting) and a name (checked by the agent's DNS lookup).
+    const endpoints = await queryRows<{ id: string }>(
       t.database.db,
-      sql`INSERT INTO webhook_endpoints (url, events, secret) VALUES (${receiver.url}, ARRAY['campaign.created'], 'whsec_dGVzdHRlc3R0ZXN0dGVzdHRlc3R0ZXN0')
+      sql`INSERT INTO webhook_endpoints (url, events, secret)
+          VALUES (${`${receiver.url}/ip`}, ARRAY['campaign.created'], 'whsec_dGVzdHRlc3R0ZXN0dGVzdHRlc3R0ZXN0'),
+                 (${`${receiver.url.replace('127.0.0.1', 'localhost')}/name`}, ARRAY['campaign.created'],
+                  'whsec_dGVzdHRlc3R0ZXN0dGVzdHRlc3R0ZXN0')
           RETURNING id`,
     );
     const dispatcher = new WebhookDispatcher({
@@ -412,16 +417,62 @@ describe('webhook endpoint URLs (SSRF guard)', () => {
     dispatcher.start();
     try {
       await createCampaign(t);
-      const deliveries = await waitForDeliveries(t, endpoint!.id, (items) =>
-        items.some((d) => d.attempts > 0 && d.lastError !== null),
-      );
-      expect(deliveries[0]!.lastError).toMatch(/refused webhook address: 127\.0\.0\.1 is a loopback address/);
-      expect(deliveries[0]!.status).toBe('pending');
+      for (const endpoint of endpoints) {
+        const deliveries = await waitForDeliveries(t, endpoint.id, (items) =>
+          items.some((d) => d.attempts > 0 && d.lastError !== null),
+        );
+        expect(deliveries[0]!.lastError).toMatch(
+          /refused webhook address: (127\.0\.0\.1|::1) is a loopback address/,
+        );
+        expect(deliveries[0]!.status).toBe('pending');
+      }
       expect(receiver.received).toHaveLength(0);
     } finally {
       await dispatcher.stop();
       await receiver.close();
     }
+  });
+});
+
+describe('webhook event retention', () => {
+  const t = useTestApp('pglite');
+
+  it('purges settled events past retention with their deliveries, and keeps pending or recent ones', async () => {
+    const [endpoint] = await queryRows<{ id: string }>(
+      t.database.db,
+      sql`INSERT INTO webhook_endpoints (url, events, secret)
+          VALUES ('https://example.com/hook', ARRAY['coupon.issued'], 'whsec_dGVzdHRlc3R0ZXN0dGVzdHRlc3R0ZXN0') RETURNING id`,
+    );
+    const event = async (id: string, daysAgo: number, status: string) => {
+      await queryRows(
+        t.database.db,
+        sql`INSERT INTO webhook_events (id, type, payload, created_at)
+            VALUES (${id}, 'coupon.issued', '{}'::jsonb, now() - make_interval(days => ${daysAgo}))`,
+      );
+      await queryRows(
+        t.database.db,
+        sql`INSERT INTO webhook_deliveries (event_id, endpoint_id, status) VALUES (${id}, ${endpoint!.id}, ${status})`,
+      );
+    };
+    await event('msg_old_delivered', 31, 'delivered');
+    await event('msg_old_failed', 40, 'failed');
+    await event('msg_old_pending', 31, 'pending');
+    await event('msg_recent_delivered', 29, 'delivered');
+    expect(await purgeSettledEvents(t.database.db)).toBe(2);
+    const left = await queryRows<{ id: string; deliveries: number }>(
+      t.database.db,
+      sql`SELECT e.id, (SELECT count(*)::int FROM webhook_deliveries d WHERE d.event_id = e.id) AS deliveries
+          FROM webhook_events e ORDER BY e.id`,
+    );
+    expect(left).toEqual([
+      { id: 'msg_old_pending', deliveries: 1 },
+      { id: 'msg_recent_delivered', deliveries: 1 },
+    ]);
+    const orphans = await queryRows<{ n: number }>(
+      t.database.db,
+      sql`SELECT count(*)::int AS n FROM webhook_deliveries`,
+    );
+    expect(orphans[0]!.n).toBe(2);
   });
 });
 

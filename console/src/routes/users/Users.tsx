@@ -4,9 +4,9 @@
  * the last enabled admin (409 `last-admin`), shown in the banner.
  */
 import { Badge, Button, Group, PasswordInput, Select, Stack, Table, TextInput, Title } from '@mantine/core';
-import { useInfiniteQuery, useQueryClient } from '@tanstack/react-query';
+import { useQueryClient } from '@tanstack/react-query';
 import { type FormEvent, useState } from 'react';
-import { $api, client, fieldErrors } from '../../api';
+import { $api, client, fieldErrors, useKeysetPages } from '../../api';
 import { ErrorBanner } from '../../components/ErrorBanner';
 import { PageFooter } from '../../components/PageFooter';
 import { formatDate } from '../../format';
@@ -19,18 +19,9 @@ export default function Users() {
   const [email, setEmail] = useState('');
   const [password, setPassword] = useState('');
   const [role, setRole] = useState<Role>('service');
-  const pages = useInfiniteQuery({
-    queryKey: ['get', '/v1/users'],
-    initialPageParam: undefined as string | undefined,
-    queryFn: async ({ pageParam }) => {
-      const { data, error } = await client.GET('/v1/users', {
-        params: { query: { limit: 50, ...(pageParam ? { cursor: pageParam } : {}) } },
-      });
-      if (error) throw error;
-      return data;
-    },
-    getNextPageParam: (page) => page.nextCursor ?? undefined,
-  });
+  const pages = useKeysetPages('/v1/users', (cursor) =>
+    client.GET('/v1/users', { params: { query: { limit: 50, ...(cursor ? { cursor } : {}) } } }),
+  );
   const refresh = () => queryClient.invalidateQueries({ queryKey: ['get', '/v1/users'] });
   const create = $api.useMutation('post', '/v1/users', {
     onSuccess: () => {
