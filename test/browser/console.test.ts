@@ -268,7 +268,7 @@ describe.each(ENGINES)('operator console (%s)', (engine) => {
     expect(created.status).toBe(201);
     await page.getByRole('button', { name: `Deliveries of ${url}` }).click();
     const deliveries = page.getByRole('table', { name: `Deliveries of ${url}` });
-    await deliveries.getByRole('cell', { name: 'campaign.created' }).waitFor();
+    await deliveries.getByRole('cell', { name: 'campaign.created', exact: true }).waitFor();
     expect(await deliveries.getByRole('cell', { name: 'pending', exact: true }).count()).toBe(1);
     await expectAccessible();
     await screenshot('console-webhooks');

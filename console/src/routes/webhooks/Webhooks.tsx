@@ -121,6 +121,7 @@ export default function Webhooks() {
           role="status"
           title={`Signing secret of ${secret.url}`}
           withCloseButton
+          closeButtonLabel="Dismiss the secret"
           onClose={() => setSecret(undefined)}
         >
           <Text size="sm">Copy it now: it is shown only once.</Text>
