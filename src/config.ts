@@ -398,6 +398,59 @@ export const ConfigSchema = Type.Object({
       }),
     ),
   }),
+  /** Webhook endpoints and their dispatcher (src/webhooks/). */
+  webhooks: Type.Object({
+    allowPrivateUrls: env(
+      'WEBHOOK_ALLOW_PRIVATE_URLS',
+      Type.Boolean({
+        default: false,
+        description:
+          'accept webhook endpoints on loopback, private and link-local addresses (refused by default: SSRF)',
+      }),
+    ),
+    retryBaseMs: env(
+      'WEBHOOK_RETRY_BASE_MS',
+      Type.Integer({
+        minimum: 1,
+        default: 5000,
+        description:
+          'first retry delay of a failed webhook delivery, ms; scales the schedule 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h',
+      }),
+    ),
+    timeoutMs: env(
+      'WEBHOOK_TIMEOUT_MS',
+      Type.Integer({
+        minimum: 100,
+        maximum: 60000,
+        default: 15000,
+        description: 'longest time of one webhook delivery request, ms',
+      }),
+    ),
+    concurrency: env(
+      'WEBHOOK_CONCURRENCY',
+      Type.Integer({
+        minimum: 1,
+        maximum: 1000,
+        default: 16,
+        description: 'webhook deliveries in flight at once per dispatcher (one in serve, one per worker)',
+      }),
+    ),
+    pollMs: env(
+      'WEBHOOK_POLL_MS',
+      Type.Integer({
+        minimum: 1,
+        default: 500,
+        description: 'pause of an idle webhook dispatcher between looks for due deliveries, ms',
+      }),
+    ),
+    dispatch: env(
+      'WEBHOOK_DISPATCH',
+      Type.Boolean({
+        default: true,
+        description: 'run a webhook dispatcher in this process (serve and stampede worker)',
+      }),
+    ),
+  }),
   /** Soft-deleted campaigns older than this are archived and can no longer be restored, s. */
   archiveAfterSeconds: env(
     'ARCHIVE_AFTER',
@@ -423,6 +476,8 @@ export type Config = StaticDecode<typeof ConfigSchema>;
 export type RedisConfig = Config['redis'];
 /** Settings of the redis-gate stream worker. */
 export type WorkerConfig = Config['worker'];
+/** Webhook settings. */
+export type WebhookConfig = Config['webhooks'];
 
 /** A configuration problem; `variable` names the environment variable at fault. */
 export class ConfigError extends Error {

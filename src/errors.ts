@@ -27,6 +27,7 @@ export const ERROR_CODES = {
   'budget-exhausted': 'The discount would exceed what remains of the campaign budget',
   'already-rolled-back': 'The redemption has already been rolled back',
   'code-taken': 'The code is already used by another coupon or campaign',
+  'delivery-in-flight': 'A dispatcher is sending this webhook delivery now; retry when it is done',
   'retention-expired': 'The campaign was deleted too long ago to be restored',
   'idempotency-key-reused': 'The Idempotency-Key was already used with another request',
   'idempotency-key-in-use': 'A request with this Idempotency-Key is still in progress',

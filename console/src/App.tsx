@@ -18,6 +18,7 @@ const Setup = lazy(() => import('./routes/setup/Setup'));
 const Users = lazy(() => import('./routes/users/Users'));
 const Redemptions = lazy(() => import('./routes/redemptions/Redemptions'));
 const DeadLetters = lazy(() => import('./routes/dead-letters/DeadLetters'));
+const Webhooks = lazy(() => import('./routes/webhooks/Webhooks'));
 
 export function App() {
   const current = useSession();
@@ -55,6 +56,9 @@ export function App() {
                 <Anchor component={Link} href="/users">
                   Users
                 </Anchor>
+                <Anchor component={Link} href="/webhooks">
+                  Webhooks
+                </Anchor>
               </Group>
             </nav>
           </Group>
@@ -74,6 +78,7 @@ export function App() {
               <Route path="/users" component={Users} />
               <Route path="/redemptions" component={Redemptions} />
               <Route path="/dead-letters" component={DeadLetters} />
+              <Route path="/webhooks" component={Webhooks} />
               <Route path="/setup" component={Campaigns} />
               <Route path="/campaigns/new">{() => <CampaignForm />}</Route>
               <Route path="/campaigns/:id/edit">{(params) => <CampaignForm id={params.id} />}</Route>

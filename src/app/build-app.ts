@@ -46,9 +46,16 @@ import { JobRunner } from '../jobs/runner.js';
 import { memoryOutcomeCounters, redisOutcomeCounters } from '../live/counters.js';
 import { claimOutcomeCounting } from '../live/counting.js';
 import { liveRoutes } from '../live/routes.js';
-import { enableProcessMetrics, setRemainingStockSource, setStreamStatsSource } from '../metrics/metrics.js';
+import {
+  enableProcessMetrics,
+  setRemainingStockSource,
+  setStreamStatsSource,
+  setWebhookBacklogSource,
+} from '../metrics/metrics.js';
 import { redemptionRoutes } from '../redemptions/routes.js';
 import { openRedis, type RedisConnection, redisConfigured } from '../redis/connection.js';
+import { deliveryBacklog } from '../webhooks/repository.js';
+import { webhookRoutes } from '../webhooks/routes.js';
 import { consoleRoutes } from './console.js';
 import { finishOpenApiDocument } from './openapi.js';
 import type { Services } from './services.js';
@@ -162,7 +169,10 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   }
   if (config.metricsEnabled) {
     issuance = instrumentStrategy(issuance);
-    const unsetSources = [setRemainingStockSource(() => activeCampaignStock(database.db))];
+    const unsetSources = [
+      setRemainingStockSource(() => activeCampaignStock(database.db)),
+      setWebhookBacklogSource(() => deliveryBacklog(database.db)),
+    ];
     if (redis) unsetSources.push(setStreamStatsSource(() => streamStats(redis)));
     app.addHook('onClose', async () => {
       for (const unset of unsetSources) unset();
@@ -228,6 +238,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
         : undefined,
   });
   await app.register(liveRoutes, { db, counters: outcomeCounters, redis });
+  await app.register(webhookRoutes, { db, allowPrivateUrls: config.webhooks.allowPrivateUrls });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   await consoleRoutes(app);
   return app;

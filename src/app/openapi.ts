@@ -212,6 +212,52 @@ export const OPERATIONS: Record<string, OperationDoc> = {
       'process serves the stream.',
     problems: ['not-found'],
   },
+  'POST /v1/webhooks': {
+    operationId: 'createWebhook',
+    description:
+      'Creates a webhook endpoint subscribed to `events` and returns it with its signing secret ' +
+      '(`whsec_…`, shown only here). Deliveries follow the Standard Webhooks specification. URLs on ' +
+      'loopback, private or link-local addresses are refused unless WEBHOOK_ALLOW_PRIVATE_URLS=true.',
+  },
+  'GET /v1/webhooks': {
+    operationId: 'listWebhooks',
+    description: 'Webhook endpoints, newest first; keyset pagination with `cursor`. Secrets are not shown.',
+  },
+  'GET /v1/webhooks/{id}': {
+    operationId: 'getWebhook',
+    description: 'A webhook endpoint (without its secret).',
+    problems: ['not-found'],
+  },
+  'PATCH /v1/webhooks/{id}': {
+    operationId: 'updateWebhook',
+    description:
+      'Changes the URL, events or description of an endpoint, or disables / enables it (enabling one ' +
+      'disabled by a 410 answer resumes its pending deliveries).',
+    problems: ['not-found'],
+  },
+  'DELETE /v1/webhooks/{id}': {
+    operationId: 'deleteWebhook',
+    description: 'Deletes a webhook endpoint and its deliveries.',
+    problems: ['not-found'],
+  },
+  'POST /v1/webhooks/{id}/rotate-secret': {
+    operationId: 'rotateWebhookSecret',
+    description:
+      'Gives the endpoint a new secret, returned once; for 24 h deliveries carry two signatures, ' +
+      'by the new and the previous secret.',
+    problems: ['not-found'],
+  },
+  'GET /v1/webhooks/{id}/deliveries': {
+    operationId: 'listWebhookDeliveries',
+    description:
+      "The endpoint's deliveries, newest first: status, attempts, last response code and time, next attempt.",
+    problems: ['not-found'],
+  },
+  'POST /v1/webhooks/{id}/deliveries/{deliveryId}/retry': {
+    operationId: 'retryWebhookDelivery',
+    description: 'Makes a delivery due now, also a delivered or failed one (same webhook-id).',
+    problems: ['not-found', 'delivery-in-flight'],
+  },
 };
 
 /** The description of a success response by status. */

@@ -4,13 +4,16 @@
  *
  * Listeners (`onChange`) run after a write has committed, with the campaign as stored; they are
  * how the Redis gate and the caches learn of suspend/resume/stock/window/delete. A failing
- * listener is logged by its owner and never undoes the committed write.
+ * listener is logged by its owner and never undoes the committed write. The webhook events
+ * `campaign.created` and `campaign.updated` (a change or a restore) are written in the write's
+ * own transaction (src/webhooks/outbox.ts).
  */
 import { type Db, pgError, SQLSTATE } from '../db/client.js';
 import type { KeysetPosition } from '../db/keyset.js';
 import { REDEEMED_WITHIN_BUDGET } from '../db/schema.js';
 import { DomainError, invalidField } from '../errors.js';
-import type { Campaign } from './model.js';
+import { recordEvent } from '../webhooks/outbox.js';
+import type { Campaign, CampaignStatus } from './model.js';
 import {
   type CampaignChanges,
   type CampaignListFilters,
@@ -23,6 +26,7 @@ import {
   softDeleteCampaign,
   updateCampaign,
 } from './repository.js';
+import { campaignJson } from './schemas.js';
 
 export type CampaignChangeKind = 'created' | 'updated' | 'deleted';
 export type CampaignListener = (campaign: Campaign, kind: CampaignChangeKind) => Promise<void> | void;
@@ -43,7 +47,11 @@ export class CampaignService {
     if (input.couponValidity?.until && input.couponValidity.until <= new Date()) {
       throw invalidField('body/couponValidity/until', 'must be in the future');
     }
-    const campaign = await insertCampaign(this.db, input);
+    const campaign = await this.db.transaction(async (tx) => {
+      const inserted = await insertCampaign(tx, input);
+      await recordEvent(tx, 'campaign.created', campaignJson(inserted));
+      return inserted;
+    });
     await this.notify(campaign, 'created');
     return campaign;
   }
@@ -75,7 +83,11 @@ export class CampaignService {
     }
     let campaign: Campaign | undefined;
     try {
-      campaign = await updateCampaign(this.db, id, changes);
+      campaign = await this.db.transaction(async (tx) => {
+        const updated = await updateCampaign(tx, id, changes);
+        if (updated) await recordEvent(tx, 'campaign.updated', campaignJson(updated));
+        return updated;
+      });
     } catch (error) {
       const pg = pgError(error);
       if (pg?.code === SQLSTATE.checkViolation && pg.constraint === 'campaigns_issued_within_stock') {
@@ -114,7 +126,11 @@ export class CampaignService {
    * @throws DomainError `not-found` (unknown, archived, or not deleted), `retention-expired`.
    */
   async restore(id: string, retentionSeconds: number): Promise<Campaign> {
-    const campaign = await restoreCampaign(this.db, id, retentionSeconds);
+    const campaign = await this.db.transaction(async (tx) => {
+      const restored = await restoreCampaign(tx, id, retentionSeconds);
+      if (restored) await recordEvent(tx, 'campaign.updated', campaignJson(restored));
+      return restored;
+    });
     if (campaign) {
       await this.notify(campaign, 'updated');
       return campaign;

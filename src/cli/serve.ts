@@ -25,8 +25,10 @@ import { loggerOptions } from '../http/logging.js';
 import { purgeExpiredKeys } from '../idempotency/store.js';
 import { STALE_AFTER_SECONDS } from '../jobs/store.js';
 import { joinClusterMetrics, serveClusterMetrics } from '../metrics/cluster.js';
+import { startWebhookDispatcher } from '../webhooks/dispatcher.js';
+import { purgeSettledEvents } from '../webhooks/repository.js';
 
-/** How often expired idempotency keys are deleted, ms. */
+/** How often expired idempotency keys and settled webhook events past retention are deleted, ms. */
 const PURGE_INTERVAL_MS = 3_600_000;
 
 export function registerServe(program: Command): void {
@@ -162,6 +164,7 @@ async function serveOneProcess(config: Config): Promise<void> {
       onError: (error) => app.log.error({ err: error }, 'archival failed'),
     });
     archival.start();
+    const webhooks = startWebhookDispatcher(config.webhooks, db, app.log);
     const server = await startServer(app, config.host, config.port);
     app.log.info(
       {
@@ -187,6 +190,7 @@ async function serveOneProcess(config: Config): Promise<void> {
     }
     const purge = setInterval(() => {
       purgeExpiredKeys(db).catch((err) => app.log.warn({ err }, 'idempotency key purge failed'));
+      purgeSettledEvents(db).catch((err) => app.log.warn({ err }, 'webhook event purge failed'));
     }, PURGE_INTERVAL_MS).unref();
     onShutdownSignal(async (signal) => {
       app.log.info({ signal }, 'shutting down');
@@ -195,6 +199,7 @@ async function serveOneProcess(config: Config): Promise<void> {
       clearInterval(resumeTimer);
       await server.close();
       await worker?.stop();
+      await webhooks?.stop();
       await relay?.close();
       await runtime.close();
       // A cluster worker's IPC channel to the primary would keep it alive forever.

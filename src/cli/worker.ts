@@ -1,5 +1,6 @@
 /**
- * `stampede worker`: runs the redis-gate stream worker (src/worker) until SIGINT/SIGTERM, then
+ * `stampede worker`: runs the redis-gate stream worker (src/worker) and a webhook dispatcher
+ * (src/webhooks/dispatcher.ts; WEBHOOK_DISPATCH=false for none) until SIGINT/SIGTERM, then
  * finishes the batches in hand and exits. Any number of worker processes may run.
  */
 import type { Command } from 'commander';
@@ -9,6 +10,7 @@ import { onShutdownSignal } from '../app/server.js';
 import { loadConfig } from '../config.js';
 import { StreamWorker } from '../gate/worker.js';
 import { openRedis } from '../redis/connection.js';
+import { startWebhookDispatcher } from '../webhooks/dispatcher.js';
 import { integer } from './options.js';
 
 export function registerWorker(program: Command): void {
@@ -35,10 +37,12 @@ export function registerWorker(program: Command): void {
         logger,
       });
       worker.start();
+      const webhooks = startWebhookDispatcher(config.webhooks, runtime.database.db, logger);
       logger.info({ consumer: worker.consumer, batchSize: config.worker.batchSize }, 'worker started');
       onShutdownSignal(async (signal) => {
         logger.info({ signal }, 'worker stopping after the batches in hand');
         await worker.stop();
+        await webhooks?.stop();
         await redis.close();
         await runtime.close();
         logger.info(worker.stats, 'worker stopped');

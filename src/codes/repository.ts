@@ -10,6 +10,8 @@
 import { sql } from 'drizzle-orm';
 import { type Db, queryRows } from '../db/client.js';
 import { timeOrderedIds } from '../db/ids.js';
+import { soldOutEvents } from '../issuance/sql.js';
+import { outboxCtes } from '../webhooks/outbox.js';
 import { type CodeOptions, generateCodes } from './generator.js';
 
 /** Codes to insert and their coupon ids (same length). */
@@ -27,6 +29,8 @@ export function prepareCodeBatch(options: CodeOptions, count: number): CodeBatch
  * Inserts the batch's codes as owner-less `issued` coupons of `campaignId`; returns how many were new.
  * Codes equal to a campaign's shared code are skipped like collisions. The coupons' expiry
  * follows the campaign's validity, as for issued coupons. 0 when the campaign is deleted or unknown.
+ * The same statement writes the webhook events `codes.generated` (this batch's count) and
+ * `campaign.sold_out` (when the batch took the last unit).
  * @param batch codes of [0-9A-Za-z_-] only (they are written into an array literal).
  * @throws the PostgreSQL check violation campaigns_issued_within_stock when the stock is exceeded.
  */
@@ -54,8 +58,13 @@ export async function insertCodeBatch(
           SELECT count(*)::int AS n FROM inserted
         ), bumped AS (
           UPDATE campaigns SET issued_count = issued_count + counted.n FROM counted WHERE id = ${campaignId}
-          RETURNING 1
-        ), progressed AS (
+          RETURNING campaigns.id, issued_count, total_quantity
+        ), ${outboxCtes(
+          'codes_wh',
+          'codes.generated',
+          sql`SELECT jsonb_build_object('campaignId', ${campaignId}::uuid, 'count', n, 'jobId', ${jobId ?? null}::uuid) AS data
+              FROM counted WHERE n > 0`,
+        )}, ${soldOutEvents(sql`(SELECT n FROM counted) > 0`)}, progressed AS (
           UPDATE jobs SET done = done + counted.n, updated_at = now() FROM counted WHERE jobs.id = ${jobId ?? null}::uuid
           RETURNING 1
         )

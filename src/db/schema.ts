@@ -17,6 +17,7 @@
 import { sql } from 'drizzle-orm';
 import {
   bigint,
+  boolean,
   check,
   index,
   integer,
@@ -335,5 +336,73 @@ export const deadLetters = pgTable(
   (t) => [
     uniqueIndex('dead_letters_claim_unique').on(t.claimId),
     index('dead_letters_campaign_idx').on(t.campaignId, t.createdAt),
+  ],
+);
+
+/**
+ * Webhook endpoints (src/webhooks/): where events of the subscribed types are POSTed, signed per
+ * the Standard Webhooks specification with `secret` (`whsec_` + base64). After a rotation the
+ * previous secret also signs until `previous_secret_expires_at`. An endpoint that answered 410
+ * is disabled (`enabled` false, `disabled_reason` says why); its pending deliveries wait.
+ */
+export const webhookEndpoints = pgTable(
+  'webhook_endpoints',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    url: text('url').notNull(),
+    description: text('description'),
+    events: text('events').array().notNull(),
+    secret: text('secret').notNull(),
+    previousSecret: text('previous_secret'),
+    previousSecretExpiresAt: timestamp('previous_secret_expires_at', { withTimezone: true }),
+    enabled: boolean('enabled').notNull().default(true),
+    disabledReason: text('disabled_reason'),
+    createdAt: createdAt(),
+    updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [index('webhook_endpoints_created_idx').on(t.createdAt.desc(), t.id.desc())],
+);
+
+/**
+ * The transactional outbox: one row per event, written in the transaction of the change it
+ * reports, and only when an enabled endpoint subscribes to its type (src/webhooks/outbox.ts).
+ * `id` is the `webhook-id` of every delivery of the event (`msg_` + 32 hex digits).
+ */
+export const webhookEvents = pgTable('webhook_events', {
+  id: text('id').primaryKey().default(sql`'msg_' || replace(gen_random_uuid()::text, '-', '')`),
+  type: text('type').notNull(),
+  payload: jsonb('payload').notNull(),
+  createdAt: createdAt(),
+});
+
+/**
+ * One event to one endpoint. `pending` rows are due at `next_attempt_at`; a dispatcher claims due
+ * rows with FOR UPDATE SKIP LOCKED and leases them until `locked_until` while it delivers, so a
+ * killed dispatcher's rows come back when the lease ends. `attempts` counts the requests sent.
+ */
+export const webhookDeliveries = pgTable(
+  'webhook_deliveries',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    endpointId: uuid('endpoint_id')
+      .notNull()
+      .references(() => webhookEndpoints.id, { onDelete: 'cascade' }),
+    eventId: text('event_id')
+      .notNull()
+      .references(() => webhookEvents.id, { onDelete: 'cascade' }),
+    status: text('status').notNull().default('pending'),
+    attempts: integer('attempts').notNull().default(0),
+    nextAttemptAt: timestamp('next_attempt_at', { withTimezone: true }).notNull().defaultNow(),
+    lockedUntil: timestamp('locked_until', { withTimezone: true }),
+    lastStatusCode: integer('last_status_code'),
+    lastAttemptAt: timestamp('last_attempt_at', { withTimezone: true }),
+    lastError: text('last_error'),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    uniqueIndex('webhook_deliveries_event_endpoint_unique').on(t.eventId, t.endpointId),
+    index('webhook_deliveries_endpoint_idx').on(t.endpointId, t.createdAt.desc(), t.id.desc()),
+    index('webhook_deliveries_due_idx').on(t.nextAttemptAt).where(sql`status = 'pending'`),
+    check('webhook_deliveries_status_valid', sql`${t.status} IN ('pending', 'delivered', 'failed')`),
   ],
 );

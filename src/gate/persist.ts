@@ -8,11 +8,16 @@
  * A claim that is neither inserted nor already stored lost its user slot to another coupon (only
  * possible after the gate was reloaded while this batch was in flight): it becomes a dead letter
  * before the batch is acked, so the user is never issued twice and nothing disappears silently.
+ * The webhook events `coupon.issued` and `campaign.sold_out` are written by the persisting
+ * statement itself, for the rows it inserted (src/webhooks/outbox.ts).
  */
 import { type SQL, sql } from 'drizzle-orm';
+import { COUPON_COLUMNS } from '../coupons/model.js';
 import type { Db } from '../db/client.js';
 import { pgError, queryRows, SQLSTATE } from '../db/client.js';
 import type { DeadLetterReason } from '../issuance/claims.js';
+import { CLAIM_EVENTS } from '../issuance/sql.js';
+import { isoTime, outboxCtes } from '../webhooks/outbox.js';
 import { entryFields, STREAM_ENTRY_FIELDS, type StreamClaim, storableText } from './stream-entry.js';
 
 /** One stream entry as read by the worker. */
@@ -105,12 +110,14 @@ function insertClaims(campaignId: string, claims: StreamClaim[], onConflict: SQL
                        c.coupon_valid_until)
           FROM input i CROSS JOIN campaigns c WHERE c.id = ${campaignId}
           ${onConflict}
-          RETURNING id
+          RETURNING ${sql.raw(COUPON_COLUMNS)}
         ), bumped AS (
           UPDATE campaigns SET issued_count = issued_count + (SELECT count(*) FROM inserted)::int
           WHERE id = ${campaignId} AND EXISTS (SELECT 1 FROM inserted)
-          RETURNING 1
-        )`;
+          RETURNING id, issued_count, total_quantity
+        ), issued AS (
+          SELECT * FROM inserted
+        ), ${CLAIM_EVENTS}`;
 }
 
 /** The largest value of an `integer` column. */
@@ -120,7 +127,8 @@ const MAX_INT4 = 2_147_483_647;
  * Writes one dead letter (idempotent on the claim id), whatever the entry holds: every text is
  * made storable ({@link storableText}: NUL and lone surrogates escaped), the error is stored as
  * `<reason>: <detail>` (see `deadLetterReason`) cut to 2,000 characters, and a position outside
- * an `integer` is left out.
+ * an `integer` is left out. The same statement writes the webhook event `claim.dead_lettered`
+ * (not for a dead letter already stored).
  * @throws the database error only when the database itself fails (the entry stays pending then).
  */
 export async function insertDeadLetter(
@@ -145,12 +153,24 @@ export async function insertDeadLetter(
       : null;
   await queryRows(
     db,
-    sql`INSERT INTO dead_letters (claim_id, campaign_id, user_id, user_slot, admitted_at, position, entry_id,
-                                  fields, deliveries, error)
-        VALUES (${claimId}, ${campaignId}, ${claim?.userId ?? null}, ${claim?.userSlot ?? null},
-                ${claim ? new Date(claim.admittedMs).toISOString() : null}::timestamptz,
-                ${storedPosition}, ${storableText(item.entryId)}, ${JSON.stringify(fields)}::jsonb,
-                ${Math.min(item.deliveries, MAX_INT4)}, ${storableText(`${reason}: ${detail}`.slice(0, 2000))})
-        ON CONFLICT (claim_id) DO NOTHING`,
+    sql`WITH dead AS (
+          INSERT INTO dead_letters (claim_id, campaign_id, user_id, user_slot, admitted_at, position, entry_id,
+                                    fields, deliveries, error)
+          VALUES (${claimId}, ${campaignId}, ${claim?.userId ?? null}, ${claim?.userSlot ?? null},
+                  ${claim ? new Date(claim.admittedMs).toISOString() : null}::timestamptz,
+                  ${storedPosition}, ${storableText(item.entryId)}, ${JSON.stringify(fields)}::jsonb,
+                  ${Math.min(item.deliveries, MAX_INT4)}, ${storableText(`${reason}: ${detail}`.slice(0, 2000))})
+          ON CONFLICT (claim_id) DO NOTHING
+          RETURNING id, claim_id, campaign_id, user_id, user_slot, deliveries, error, created_at
+        ), ${outboxCtes(
+          'dead_wh',
+          'claim.dead_lettered',
+          sql`SELECT jsonb_build_object('id', d.id, 'claimId', d.claim_id, 'campaignId', d.campaign_id,
+                                        'userId', d.user_id, 'userSlot', d.user_slot, 'reason', ${reason}::text,
+                                        'deliveries', d.deliveries, 'error', d.error,
+                                        'createdAt', ${isoTime(sql`d.created_at`)}) AS data
+              FROM dead d`,
+        )}
+        SELECT 1`,
   );
 }

@@ -422,8 +422,12 @@ function toItem(entryId: string, fields: string[], deliveries: number): WorkItem
   return { entryId, fields, claim: decodeStreamEntry(fields), deliveries };
 }
 
+/**
+ * The text of a persist error for its dead letter: the database's own message first, then the
+ * driver's (which quotes the whole statement), so the reason survives the cut at 2,000 characters.
+ */
 function errorText(error: unknown): string {
   const cause = (error as { cause?: unknown }).cause;
   const message = error instanceof Error ? error.message : String(error);
-  return cause instanceof Error ? `${message}: ${cause.message}` : message;
+  return cause instanceof Error ? `${cause.message} (${message})` : message;
 }

@@ -39,6 +39,7 @@ export const STATUS_BY_CODE: Record<ErrorCode, number> = {
   'budget-exhausted': 409,
   'already-rolled-back': 409,
   'code-taken': 409,
+  'delivery-in-flight': 409,
   'retention-expired': 409,
   'idempotency-key-reused': 422,
   'idempotency-key-in-use': 409,

@@ -2,16 +2,39 @@
  * The SQL of the database strategies. Everything that decides a claim runs inside PostgreSQL:
  * no counter is read into the application and written back.
  */
-import { sql } from 'drizzle-orm';
+import { type SQL, sql } from 'drizzle-orm';
 import { COUPON_COLUMNS, type CouponRow } from '../coupons/model.js';
 import { asDate, asDateOrNull, type Db, pgError, queryRows, SQLSTATE } from '../db/client.js';
 import { DomainError } from '../errors.js';
+import { couponData, isoTime, outboxCtes } from '../webhooks/outbox.js';
 import type { ClaimState } from './rules.js';
 
 /** The expiry of a coupon issued now: `now() + validity seconds` and/or the campaign's fixed date, earliest wins. */
 const EXPIRES_AT = sql.raw(
   `LEAST(now() + c.coupon_validity_seconds * interval '1 second', c.coupon_valid_until)`,
 );
+
+/**
+ * Outbox CTEs writing `campaign.sold_out` when the CTE `bumped` (the campaign's UPDATE of
+ * issued_count, returning id, issued_count, total_quantity) took the last unit and `condition`
+ * holds. Nothing is written when no enabled endpoint subscribes (src/webhooks/outbox.ts).
+ */
+export function soldOutEvents(condition: SQL = sql`true`): SQL {
+  return outboxCtes(
+    'sold_out_wh',
+    'campaign.sold_out',
+    sql`SELECT jsonb_build_object('campaignId', b.id, 'totalQuantity', b.total_quantity,
+                                  'soldOutAt', ${isoTime(sql`clock_timestamp()`)}) AS data
+        FROM bumped b WHERE b.issued_count = b.total_quantity AND ${condition}`,
+  );
+}
+
+/**
+ * The outbox CTEs of a claim statement: a `coupon.issued` event per row of the CTE `issued`
+ * (coupon columns), and `campaign.sold_out` ({@link soldOutEvents}).
+ */
+export const CLAIM_EVENTS = sql`${outboxCtes('issued_wh', 'coupon.issued', sql`SELECT ${couponData('issued')} AS data FROM issued`)},
+  ${soldOutEvents()}`;
 
 /** Campaign columns read to diagnose a rejection, as returned by raw SQL. */
 export interface ClaimStateRow {
@@ -79,7 +102,8 @@ export async function issueAtomically(db: Db, campaignId: string, userId: string
         ), bumped AS (
           UPDATE campaigns SET issued_count = issued_count + 1
           WHERE id = ${campaignId} AND EXISTS (SELECT 1 FROM issued)
-        )
+          RETURNING id, issued_count, total_quantity
+        ), ${CLAIM_EVENTS}
         SELECT issued.*, k.status AS campaign_status, k.starts_at, k.ends_at, k.total_quantity,
                k.issued_count, k.per_user_limit, held.n AS held, now() AS now
         FROM k CROSS JOIN held LEFT JOIN issued ON true`,
@@ -167,11 +191,13 @@ export async function insertCouponUnderLock(
     db,
     sql`WITH bumped AS (
           UPDATE campaigns c SET issued_count = c.issued_count + 1 WHERE c.id = ${campaignId}
-          RETURNING c.id, ${EXPIRES_AT} AS expires_at
-        )
-        INSERT INTO coupons (id, campaign_id, user_id, user_slot, status, expires_at)
-        SELECT ${claimId}, id, ${userId}, ${slot}, 'issued', expires_at FROM bumped
-        RETURNING ${sql.raw(COUPON_COLUMNS)}`,
+          RETURNING c.id, c.issued_count, c.total_quantity, ${EXPIRES_AT} AS expires_at
+        ), issued AS (
+          INSERT INTO coupons (id, campaign_id, user_id, user_slot, status, expires_at)
+          SELECT ${claimId}, id, ${userId}, ${slot}, 'issued', expires_at FROM bumped
+          RETURNING ${sql.raw(COUPON_COLUMNS)}
+        ), ${CLAIM_EVENTS}
+        SELECT * FROM issued`,
   );
   return rows[0]!;
 }
@@ -258,7 +284,8 @@ export async function issueBatch(
         ), bumped AS (
           UPDATE campaigns SET issued_count = issued_count + (SELECT count(*) FROM issued)
           WHERE id = ${campaignId} AND EXISTS (SELECT 1 FROM issued)
-        )
+          RETURNING id, issued_count, total_quantity
+        ), ${CLAIM_EVENTS}
         SELECT s.claim_id, s.held, issued.*, k.status AS campaign_status, k.starts_at, k.ends_at,
                k.total_quantity, k.issued_count, k.per_user_limit, now() AS now
         FROM slotted s CROSS JOIN k LEFT JOIN issued ON issued.id = s.claim_id

@@ -52,6 +52,14 @@ export interface RemainingStock {
 
 let remainingStockSource: (() => Promise<RemainingStock[]>) | undefined;
 
+/** The webhook outbox backlog as reported by {@link setWebhookBacklogSource}. */
+export interface WebhookBacklog {
+  pending: number;
+  oldestDueSeconds: number;
+}
+
+let webhookBacklogSource: (() => Promise<WebhookBacklog>) | undefined;
+
 export const metrics = {
   claims: new Counter({
     name: 'stampede_claims_total',
@@ -161,9 +169,57 @@ export const metrics = {
       for (const row of rows) this.set({ campaign: row.campaignId }, row.remaining);
     },
   }),
+  webhookDeliveries: new Counter({
+    name: 'stampede_webhook_deliveries_total',
+    help: 'Webhook delivery attempts, by outcome (delivered, retry, failed, gone = 410 disabled the endpoint)',
+    labelNames: ['outcome'] as const,
+    registers: [registry],
+  }),
+  webhookDeliveryDuration: new Histogram({
+    name: 'stampede_webhook_delivery_duration_seconds',
+    help: 'Time of one webhook delivery attempt (request to response or failure), s',
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 15],
+    registers: [registry],
+  }),
+  webhookBacklog: new Gauge({
+    name: 'stampede_webhook_backlog',
+    aggregator: 'max',
+    help: 'Webhook deliveries pending (due or waiting for a retry), read from the database at scrape time',
+    registers: [registry],
+    async collect() {
+      const backlog = await readWebhookBacklog();
+      if (backlog) this.set(backlog.pending);
+    },
+  }),
+  webhookOldestDue: new Gauge({
+    name: 'stampede_webhook_oldest_due_seconds',
+    aggregator: 'max',
+    help: 'Age of the oldest due webhook delivery not yet sent, s (0 when none is due)',
+    registers: [registry],
+    async collect() {
+      const backlog = await readWebhookBacklog();
+      if (backlog) this.set(backlog.oldestDueSeconds);
+    },
+  }),
 };
 
 export type Metrics = typeof metrics;
+
+async function readWebhookBacklog(): Promise<WebhookBacklog | undefined> {
+  try {
+    return await webhookBacklogSource?.();
+  } catch {
+    return undefined; // The database blinked: keep the last values rather than fail the scrape.
+  }
+}
+
+/** Sets where the webhook backlog gauges are read from at scrape time; returns the function that unsets it. */
+export function setWebhookBacklogSource(source: () => Promise<WebhookBacklog>): () => void {
+  webhookBacklogSource = source;
+  return () => {
+    if (webhookBacklogSource === source) webhookBacklogSource = undefined;
+  };
+}
 
 async function collectStreamStats(gauge: Gauge<'campaign'>, field: 'pending' | 'lag'): Promise<void> {
   if (!streamStatsSource) return;

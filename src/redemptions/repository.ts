@@ -7,6 +7,7 @@
 import { sql } from 'drizzle-orm';
 import type { Discount } from '../campaigns/model.js';
 import { asDate, asDateOrNull, type Db, queryRows } from '../db/client.js';
+import { isoTime, outboxCtes } from '../webhooks/outbox.js';
 import { REDEEMABLE_CAMPAIGN_STATUSES, type RedemptionState } from './rules.js';
 
 export interface Redemption {
@@ -96,13 +97,35 @@ export async function markCouponRedeemed(
  * lock and each adds to the latest committed sum, so the CHECK campaigns_redeemed_within_budget
  * (SQLSTATE 23514) refuses exactly the one that would pass the budget. The row stays locked until
  * commit, so callers run this as the last statement of the redemption.
+ *
+ * The same statement writes the webhook events (src/webhooks/outbox.ts) `coupon.redeemed` for
+ * `redemption`, and `campaign.budget_exhausted` when this discount took the redeemed amount to
+ * the budget exactly (nothing is left); a redemption refused by the CHECK writes neither.
  */
-export async function chargeCampaign(db: Db, campaignId: string, discountAmount: number): Promise<void> {
+export async function chargeCampaign(
+  db: Db,
+  campaignId: string,
+  discountAmount: number,
+  redemption: Redemption,
+): Promise<void> {
+  // Dates become ISO 8601 texts, as in the API's redemption.
+  const redeemed = { ...redemption, campaignId };
   await queryRows(
     db,
-    sql`UPDATE campaigns SET redeemed_amount = redeemed_amount + ${discountAmount},
-                             redeemed_count = redeemed_count + 1
-        WHERE id = ${campaignId}`,
+    sql`WITH charged AS (
+          UPDATE campaigns SET redeemed_amount = redeemed_amount + ${discountAmount},
+                               redeemed_count = redeemed_count + 1
+          WHERE id = ${campaignId}
+          RETURNING id, redeemed_amount, budget
+        ), ${outboxCtes('redeemed_wh', 'coupon.redeemed', sql`SELECT ${JSON.stringify(redeemed)}::jsonb AS data FROM charged`)},
+        ${outboxCtes(
+          'budget_wh',
+          'campaign.budget_exhausted',
+          sql`SELECT jsonb_build_object('campaignId', id, 'budget', budget, 'redeemedAmount', redeemed_amount,
+                                        'redemptionId', ${redemption.id}::uuid) AS data
+              FROM charged WHERE budget IS NOT NULL AND redeemed_amount = budget AND ${discountAmount} > 0`,
+        )}
+        SELECT 1`,
   );
 }
 
@@ -155,8 +178,8 @@ export async function readRedemptionState(
 
 /**
  * Completed → rolled_back, the coupon back to `issued`, the discount given back to the campaign's
- * `redeemed_amount` and one taken off its `redeemed_count`, in one statement; undefined when not
- * completed.
+ * `redeemed_amount` and one taken off its `redeemed_count`, and the webhook event
+ * `redemption.rolled_back`, in one statement; undefined when not completed.
  */
 export async function rollBackRedemption(db: Db, redemptionId: string): Promise<Redemption | undefined> {
   const rows = await queryRows<RedemptionRow>(
@@ -175,7 +198,16 @@ export async function rollBackRedemption(db: Db, redemptionId: string): Promise<
           FROM undone JOIN coupons c ON c.id = undone.coupon_id
           WHERE k.id = c.campaign_id
           RETURNING k.id
-        )
+        ), ${outboxCtes(
+          'rolled_back_wh',
+          'redemption.rolled_back',
+          sql`SELECT jsonb_build_object('id', u.id, 'couponId', u.coupon_id, 'campaignId', g.id, 'userId', u.user_id,
+                                        'orderId', u.order_id, 'orderAmount', u.order_amount,
+                                        'discountAmount', u.discount_amount, 'status', u.status,
+                                        'createdAt', ${isoTime(sql`u.created_at`)},
+                                        'rolledBackAt', ${isoTime(sql`u.rolled_back_at`)}) AS data
+              FROM undone u LEFT JOIN given_back g ON true`,
+        )}
         SELECT undone.* FROM undone LEFT JOIN restored ON true LEFT JOIN given_back ON true`,
   );
   return rows[0] && redemptionFromRow(rows[0]);

@@ -53,7 +53,7 @@ export function redeemCoupon(db: Db, input: RedeemInput): Promise<Redemption> {
     try {
       const redemption = await insertRedemption(tx, { ...input, discountAmount });
       // Last, so the campaign row is locked only until the commit.
-      await chargeCampaign(tx, redeemed.campaignId, discountAmount);
+      await chargeCampaign(tx, redeemed.campaignId, discountAmount, redemption);
       return redemption;
     } catch (error) {
       const pg = pgError(error);

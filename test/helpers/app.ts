@@ -186,7 +186,9 @@ export async function rowCounts(database: TestDatabase): Promise<Record<string, 
                (SELECT coalesce(sum(issued_count), 0)::int FROM campaigns) AS issued_count,
                (SELECT count(*)::int FROM coupons) AS coupons,
                (SELECT count(*)::int FROM redemptions) AS redemptions,
-               (SELECT count(*)::int FROM idempotency_keys) AS idempotency_keys`,
+               (SELECT count(*)::int FROM idempotency_keys) AS idempotency_keys,
+               (SELECT count(*)::int FROM webhook_endpoints) AS webhook_endpoints,
+               (SELECT count(*)::int FROM webhook_events) AS webhook_events`,
   );
   return rows[0]!;
 }
