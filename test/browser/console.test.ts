@@ -391,7 +391,7 @@ describe.each(ENGINES)('operator console (%s)', (engine) => {
     // A campaign created now is an event for it: one pending delivery.
     const created = await fetch(`${base}/v1/campaigns`, {
       method: 'POST',
-      headers: { ...bearer(t.adminToken), 'content-type': 'application/json' },
+      headers: { ...bearer(await adminApiToken()), 'content-type': 'application/json' },
       body: JSON.stringify({
         name: 'Webhook sale',
         totalQuantity: 10,
