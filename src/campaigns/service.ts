@@ -13,7 +13,7 @@ import type { KeysetPosition } from '../db/keyset.js';
 import { REDEEMED_WITHIN_BUDGET } from '../db/schema.js';
 import { DomainError, invalidField } from '../errors.js';
 import { recordEvent } from '../webhooks/outbox.js';
-import type { Campaign, CampaignStatus } from './model.js';
+import type { Campaign } from './model.js';
 import {
   type CampaignChanges,
   type CampaignListFilters,

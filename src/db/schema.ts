@@ -343,7 +343,8 @@ export const deadLetters = pgTable(
  * Webhook endpoints (src/webhooks/): where events of the subscribed types are POSTed, signed per
  * the Standard Webhooks specification with `secret` (`whsec_` + base64). After a rotation the
  * previous secret also signs until `previous_secret_expires_at`. An endpoint that answered 410
- * is disabled (`enabled` false, `disabled_reason` says why); its pending deliveries wait.
+ * is disabled (`enabled` false, `disabled_reason` says why); its pending deliveries are `paused`
+ * until it is enabled again.
  */
 export const webhookEndpoints = pgTable(
   'webhook_endpoints',
@@ -368,25 +369,35 @@ export const webhookEndpoints = pgTable(
  * reports, and only when an enabled endpoint subscribes to its type (src/webhooks/outbox.ts).
  * `id` is the `webhook-id` of every delivery of the event (`msg_` + 32 hex digits).
  */
-export const webhookEvents = pgTable('webhook_events', {
-  id: text('id').primaryKey().default(sql`'msg_' || replace(gen_random_uuid()::text, '-', '')`),
-  type: text('type').notNull(),
-  payload: jsonb('payload').notNull(),
-  createdAt: createdAt(),
-});
+export const webhookEvents = pgTable(
+  'webhook_events',
+  {
+    id: text('id').primaryKey().default(sql`'msg_' || replace(gen_random_uuid()::text, '-', '')`),
+    type: text('type').notNull(),
+    payload: jsonb('payload').notNull(),
+    createdAt: createdAt(),
+  },
+  // The purge finds old events by it (src/webhooks/repository.ts purgeSettledEvents).
+  (t) => [index('webhook_events_created_idx').on(t.createdAt)],
+);
 
 /**
  * One event to one endpoint. `pending` rows are due at `next_attempt_at`; a dispatcher claims due
  * rows with FOR UPDATE SKIP LOCKED and leases them until `locked_until` while it delivers, so a
  * killed dispatcher's rows come back when the lease ends. `attempts` counts the requests sent.
+ * `paused` rows belong to a disabled endpoint: out of the due index, so they cost the dispatchers
+ * nothing, and `pending` again when it is enabled.
+ *
+ * `endpoint_id` has no foreign key on purpose: the claim statements insert deliveries, and a key
+ * would make each of them lock the endpoint row (KEY SHARE, a hot row during a sale) and fail
+ * with 23503 while an endpoint is being deleted. Deleting an endpoint deletes its deliveries; the
+ * purge removes the few a racing claim may still add.
  */
 export const webhookDeliveries = pgTable(
   'webhook_deliveries',
   {
     id: uuid('id').primaryKey().defaultRandom(),
-    endpointId: uuid('endpoint_id')
-      .notNull()
-      .references(() => webhookEndpoints.id, { onDelete: 'cascade' }),
+    endpointId: uuid('endpoint_id').notNull(),
     eventId: text('event_id')
       .notNull()
       .references(() => webhookEvents.id, { onDelete: 'cascade' }),
@@ -403,6 +414,9 @@ export const webhookDeliveries = pgTable(
     uniqueIndex('webhook_deliveries_event_endpoint_unique').on(t.eventId, t.endpointId),
     index('webhook_deliveries_endpoint_idx').on(t.endpointId, t.createdAt.desc(), t.id.desc()),
     index('webhook_deliveries_due_idx').on(t.nextAttemptAt).where(sql`status = 'pending'`),
-    check('webhook_deliveries_status_valid', sql`${t.status} IN ('pending', 'delivered', 'failed')`),
+    check(
+      'webhook_deliveries_status_valid',
+      sql`${t.status} IN ('pending', 'paused', 'delivered', 'failed')`,
+    ),
   ],
 );

@@ -33,7 +33,6 @@ import fp from 'fastify-plugin';
 import type { Config } from '../config.js';
 import { DomainError } from '../errors.js';
 import { metrics } from '../metrics/metrics.js';
-import { actingUserId } from './auth.js';
 
 /** Where the counters live: Redis (shared by every process) or, without it, this process. */
 export interface RateLimitStore {

@@ -99,8 +99,10 @@ export async function markCouponRedeemed(
  * commit, so callers run this as the last statement of the redemption.
  *
  * The same statement writes the webhook events (src/webhooks/outbox.ts) `coupon.redeemed` for
- * `redemption`, and `campaign.budget_exhausted` when this discount took the redeemed amount to
- * the budget exactly (nothing is left); a redemption refused by the CHECK writes neither.
+ * `redemption`, and `campaign.budget_exhausted` when this discount left less of the budget than
+ * one more discount needs (a fixed discount's amount; for a percent discount, nothing), once per
+ * crossing (a rollback that gives budget back may make a later redemption cross again); a
+ * redemption refused by the CHECK writes neither.
  */
 export async function chargeCampaign(
   db: Db,
@@ -116,14 +118,21 @@ export async function chargeCampaign(
           UPDATE campaigns SET redeemed_amount = redeemed_amount + ${discountAmount},
                                redeemed_count = redeemed_count + 1
           WHERE id = ${campaignId}
-          RETURNING id, redeemed_amount, budget
+          RETURNING id, redeemed_amount, budget,
+                    -- Less than this left and no full discount fits: a fixed discount's amount;
+                    -- for percent discounts (any size down to 1), nothing left.
+                    CASE WHEN discount_type = 'fixed' THEN discount_value ELSE 1 END AS least_discount
         ), ${outboxCtes('redeemed_wh', 'coupon.redeemed', sql`SELECT ${JSON.stringify(redeemed)}::jsonb AS data FROM charged`)},
         ${outboxCtes(
           'budget_wh',
           'campaign.budget_exhausted',
           sql`SELECT jsonb_build_object('campaignId', id, 'budget', budget, 'redeemedAmount', redeemed_amount,
+                                        'budgetRemaining', budget - redeemed_amount,
                                         'redemptionId', ${redemption.id}::uuid) AS data
-              FROM charged WHERE budget IS NOT NULL AND redeemed_amount = budget AND ${discountAmount} > 0`,
+              FROM charged
+              WHERE budget IS NOT NULL AND ${discountAmount} > 0
+                AND budget - redeemed_amount < least_discount
+                AND budget - (redeemed_amount - ${discountAmount}) >= least_discount`,
         )}
         SELECT 1`,
   );

@@ -10,10 +10,13 @@
  * leases again only once half the slots are free, so leases too go in groups. When fewer rows were
  * due than slots free, it sleeps `pollMs`. A dispatcher killed mid-delivery leaves its rows leased; when the lease
  * ({@link leaseMsFor}) runs out another dispatcher sends them again with the same `webhook-id`.
- * The lease outlasts the request timeout, so two dispatchers never hold one delivery at once.
+ * The lease outlasts the request timeout, so a request in flight always ends within its lease;
+ * but when recording the outcome is delayed past the lease (a busy database), another dispatcher
+ * may send the delivery again — at least once, never lost — and the late outcome is dropped, as
+ * outcomes are recorded only under the lease they were made with.
  *
- * Outcomes: 2xx delivered; 410 Gone disables the endpoint (the delivery fails, pending ones wait
- * for an admin to enable it again); anything else (another status, a network error, a timeout,
+ * Outcomes: 2xx delivered; 410 Gone disables the endpoint (the delivery fails, the endpoint's
+ * other pending deliveries are paused until an admin enables it again); anything else (another status, a network error, a timeout,
  * a refused address) is retried on the schedule {@link RETRY_SCHEDULE_MS}, then fails.
  */
 import { setImmediate, setTimeout as sleep } from 'node:timers/promises';

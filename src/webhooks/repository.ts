@@ -98,17 +98,41 @@ export async function updateEndpoint(
     set.enabled = changes.enabled;
     set.disabledReason = changes.enabled ? null : 'disabled by an admin';
   }
-  const rows = await db.update(webhookEndpoints).set(set).where(eq(webhookEndpoints.id, id)).returning();
-  return rows[0] && endpointFromRow(rows[0]);
+  return db.transaction(async (tx) => {
+    const rows = await tx.update(webhookEndpoints).set(set).where(eq(webhookEndpoints.id, id)).returning();
+    // A disabled endpoint's pending deliveries leave the due index (paused) and come back when it
+    // is enabled, due at once.
+    if (rows[0] && changes.enabled === false) {
+      await queryRows(
+        tx,
+        sql`UPDATE webhook_deliveries SET status = 'paused' WHERE endpoint_id = ${id} AND status = 'pending'`,
+      );
+    } else if (rows[0] && changes.enabled === true) {
+      await queryRows(
+        tx,
+        sql`UPDATE webhook_deliveries SET status = 'pending', next_attempt_at = now()
+            WHERE endpoint_id = ${id} AND status = 'paused'`,
+      );
+    }
+    return rows[0] && endpointFromRow(rows[0]);
+  });
 }
 
-/** Deletes an endpoint and its deliveries; false when unknown. */
+/**
+ * Deletes an endpoint and its deliveries; false when unknown. (Deliveries have no foreign key to
+ * their endpoint, see src/db/schema.ts; one a claim adds meanwhile is never leased, as the lease
+ * joins the endpoint, and the purge removes it.)
+ */
 export async function deleteEndpoint(db: Db, id: string): Promise<boolean> {
-  const rows = await db
-    .delete(webhookEndpoints)
-    .where(eq(webhookEndpoints.id, id))
-    .returning({ id: webhookEndpoints.id });
-  return rows.length > 0;
+  return db.transaction(async (tx) => {
+    const rows = await tx
+      .delete(webhookEndpoints)
+      .where(eq(webhookEndpoints.id, id))
+      .returning({ id: webhookEndpoints.id });
+    if (rows.length === 0) return false;
+    await queryRows(tx, sql`DELETE FROM webhook_deliveries WHERE endpoint_id = ${id}`);
+    return true;
+  });
 }
 
 /**
@@ -130,7 +154,8 @@ export async function rotateSecret(
   return rows[0] && findEndpoint(db, id);
 }
 
-export type DeliveryStatus = 'pending' | 'delivered' | 'failed';
+/** `paused`: the endpoint is disabled; `pending` again when it is enabled. */
+export type DeliveryStatus = 'pending' | 'paused' | 'delivered' | 'failed';
 
 export interface WebhookDelivery {
   id: string;
@@ -330,11 +355,18 @@ export async function recordAttempts(
               locked_until = NULL, last_status_code = o.status_code, last_error = o.error
           FROM o WHERE d.id = o.id AND d.locked_until = o.locked_until
           RETURNING d.endpoint_id, o.disable_reason
+        ), disabled AS (
+          UPDATE webhook_endpoints p SET enabled = false, disabled_reason = r.disable_reason, updated_at = now()
+          FROM (SELECT DISTINCT ON (endpoint_id) endpoint_id, disable_reason FROM recorded
+                WHERE disable_reason IS NOT NULL) r
+          WHERE p.id = r.endpoint_id
+          RETURNING p.id
         )
-        UPDATE webhook_endpoints p SET enabled = false, disabled_reason = r.disable_reason, updated_at = now()
-        FROM (SELECT DISTINCT ON (endpoint_id) endpoint_id, disable_reason FROM recorded
-              WHERE disable_reason IS NOT NULL) r
-        WHERE p.id = r.endpoint_id`,
+        -- The disabled endpoints' other pending deliveries pause (rows this statement records are
+        -- left alone: one statement must not update a row twice).
+        UPDATE webhook_deliveries d SET status = 'paused'
+        FROM disabled WHERE d.endpoint_id = disabled.id AND d.status = 'pending'
+          AND NOT EXISTS (SELECT 1 FROM o WHERE o.id = d.id)`,
   );
 }
 
@@ -364,20 +396,39 @@ export async function deliveryBacklog(db: Db): Promise<{ pending: number; oldest
 /** Days a settled event (none of its deliveries pending) is kept, with its deliveries, for the deliveries API. */
 export const EVENT_RETENTION_DAYS = 30;
 
+/** Events the purge deletes per statement at most, so no statement holds locks for long. */
+const PURGE_BATCH = 10_000;
+
 /**
- * Deletes events older than `retentionDays` none of whose deliveries is still pending, with their
- * deliveries (ON DELETE CASCADE) — events of deleted endpoints included; returns how many
- * events went. Idempotent, so every process may run it on its own timer.
+ * Deletes events older than `retentionDays` none of whose deliveries is still pending or paused,
+ * with their deliveries (ON DELETE CASCADE), in batches of {@link PURGE_BATCH}; and the deliveries
+ * of endpoints that no longer exist (a claim racing the endpoint's deletion may add one). Returns
+ * how many events went. Idempotent and skip-locked, so every process may run it on its own timer.
  */
 export async function purgeSettledEvents(db: Db, retentionDays = EVENT_RETENTION_DAYS): Promise<number> {
-  const rows = await queryRows<{ n: number }>(
+  await queryRows(
     db,
-    sql`WITH gone AS (
-          DELETE FROM webhook_events e
-          WHERE e.created_at < now() - make_interval(days => ${retentionDays})
-            AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.event_id = e.id AND d.status = 'pending')
-          RETURNING 1
-        ) SELECT count(*)::int AS n FROM gone`,
+    sql`DELETE FROM webhook_deliveries d
+        WHERE d.created_at < now() - interval '1 minute'
+          AND NOT EXISTS (SELECT 1 FROM webhook_endpoints p WHERE p.id = d.endpoint_id)`,
   );
-  return rows[0]!.n;
+  let purged = 0;
+  for (;;) {
+    const rows = await queryRows<{ n: number }>(
+      db,
+      sql`WITH old AS (
+            SELECT e.id FROM webhook_events e
+            WHERE e.created_at < now() - make_interval(days => ${retentionDays})
+              AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d
+                              WHERE d.event_id = e.id AND d.status IN ('pending', 'paused'))
+            ORDER BY e.created_at
+            LIMIT ${PURGE_BATCH}
+            FOR UPDATE SKIP LOCKED
+          ), gone AS (
+            DELETE FROM webhook_events e USING old WHERE e.id = old.id RETURNING 1
+          ) SELECT count(*)::int AS n FROM gone`,
+    );
+    purged += rows[0]!.n;
+    if (rows[0]!.n < PURGE_BATCH) return purged;
+  }
 }

@@ -73,11 +73,17 @@ const EndpointWithSecretSchema = Type.Intersect([
   Type.Object({ secret: Type.String({ description: '`whsec_` + base64 of 32 random bytes; shown once' }) }),
 ]);
 
+/** `paused`: its endpoint is disabled; the delivery waits until it is enabled again. */
+const DeliveryStatusSchema = Type.Union(
+  [Type.Literal('pending'), Type.Literal('paused'), Type.Literal('delivered'), Type.Literal('failed')],
+  { description: 'pending (due at nextAttemptAt), paused (endpoint disabled), delivered or failed' },
+);
+
 const DeliverySchema = Type.Object({
   id: Uuid,
   eventId: Type.String({ description: 'the webhook-id header of every attempt' }),
   eventType: EventType,
-  status: Type.Union([Type.Literal('pending'), Type.Literal('delivered'), Type.Literal('failed')]),
+  status: DeliveryStatusSchema,
   attempts: Type.Integer(),
   nextAttemptAt: Nullable(Type.String({ format: 'date-time' })),
   lastStatusCode: Nullable(Type.Integer()),
@@ -291,9 +297,7 @@ export async function webhookRoutes(
         summary: "List a webhook endpoint's deliveries, newest first (keyset pagination)",
         params: IdParams,
         querystring: Type.Object({
-          status: Type.Optional(
-            Type.Union([Type.Literal('pending'), Type.Literal('delivered'), Type.Literal('failed')]),
-          ),
+          status: Type.Optional(DeliveryStatusSchema),
           ...PageQuery,
         }),
         response: {

@@ -183,6 +183,37 @@ describe.each(ENGINES)('webhooks on %s', (engine) => {
     for (const type of Object.keys(expected)) expect(matching(type), type).toHaveLength(1);
   });
 
+  it('says budget_exhausted once, when what is left no longer covers one more discount', async () => {
+    await subscribe(['campaign.budget_exhausted']);
+    // Fixed 1,000 off, budget 2,500: 2,500 → 1,500 (still one more discount), → 500 (exhausted),
+    // then a refused redemption (409 budget-exhausted) writes nothing.
+    const campaign = await createCampaign(t, {
+      totalQuantity: 3,
+      budget: 2500,
+      discount: { type: 'fixed', amount: 1000 },
+    });
+    const statuses = [];
+    for (let i = 0; i < 3; i++) {
+      const user = `budget-${++userSeq}`;
+      const couponId = (await claim(campaign.id, user)).json().coupon.id as string;
+      const redeemed = await t.app.inject({
+        method: 'POST',
+        url: '/v1/redemptions',
+        headers: bearer(await t.userToken(user)),
+        payload: { couponId, orderId: `budget-order-${i}`, orderAmount: 5000 },
+      });
+      statuses.push(redeemed.statusCode);
+      // The event is written in the redemption's own statement, so it is counted at once.
+      const [row] = await queryRows<{ n: number }>(
+        t.database.db,
+        sql`SELECT count(*)::int AS n FROM webhook_events
+            WHERE type = 'campaign.budget_exhausted' AND payload->>'campaignId' = ${campaign.id}`,
+      );
+      expect(row!.n, `after redemption ${i + 1}`).toBe(i === 0 ? 0 : 1);
+    }
+    expect(statuses).toEqual([201, 201, 409]);
+  });
+
   it('writes no event for a refused or rolled-back change', async () => {
     await subscribe(['coupon.issued', 'coupon.redeemed', 'campaign.updated', 'campaign.sold_out']);
     const campaign = await createCampaign(t, { totalQuantity: 1, budget: 5000 });
@@ -268,6 +299,51 @@ describe.each(ENGINES)('webhooks on %s', (engine) => {
       lastStatusCode: 204,
       lastAttemptAt: expect.any(String),
     });
+  });
+
+  it('pauses the pending deliveries of a disabled endpoint and delivers them once it is enabled again', async () => {
+    const endpoint = await subscribe(['campaign.created'], '/paused');
+    expect((await admin('PATCH', `/v1/webhooks/${endpoint.id}`, { enabled: false })).statusCode).toBe(200);
+    // An event the endpoint subscribed to before it was disabled, still pending: written by hand,
+    // as a claim racing the PATCH would.
+    await queryRows(
+      t.database.db,
+      sql`WITH e AS (INSERT INTO webhook_events (type, payload) VALUES ('campaign.created', '{"name":"waiting"}') RETURNING id)
+          INSERT INTO webhook_deliveries (event_id, endpoint_id, status) SELECT e.id, ${endpoint.id}::uuid, 'pending' FROM e`,
+    );
+    expect((await admin('PATCH', `/v1/webhooks/${endpoint.id}`, { enabled: true })).statusCode).toBe(200);
+    await receiver.waitFor((all) => all.some((r) => r.path === '/paused' && r.json.data.name === 'waiting'));
+    // Disabled again with a delivery pending: it is paused (out of the dispatchers' way), not sent.
+    receiver.respond = (r) => ({ status: r.path === '/paused' ? 503 : 204 });
+    await createCampaign(t, { name: 'held back' });
+    await waitForDeliveries(t, endpoint.id, (items) =>
+      items.some((d) => d.attempts >= 1 && d.status === 'pending'),
+    );
+    expect((await admin('PATCH', `/v1/webhooks/${endpoint.id}`, { enabled: false })).statusCode).toBe(200);
+    receiver.respond = () => ({ status: 204 });
+    const paused = (await admin('GET', `/v1/webhooks/${endpoint.id}/deliveries?status=paused`)).json().items;
+    expect(paused.length).toBeGreaterThanOrEqual(1);
+  });
+
+  it('deletes an endpoint with its deliveries while claims that write to it run, and no claim fails', async () => {
+    const endpoint = await subscribe(['coupon.issued'], '/deleted');
+    const campaign = await createCampaign(t, { totalQuantity: 60 });
+    const claims = Array.from({ length: 60 }, () => claim(campaign.id));
+    const deleted = await admin('DELETE', `/v1/webhooks/${endpoint.id}`);
+    const statuses = (await Promise.all(claims)).map((response) => response.statusCode);
+    expect(deleted.statusCode).toBe(204);
+    expect(statuses).toEqual(Array(60).fill(201));
+    // Deliveries a racing claim added after the delete belong to no endpoint: never leased, purged.
+    await queryRows(
+      t.database.db,
+      sql`UPDATE webhook_deliveries SET created_at = now() - interval '2 minutes' WHERE endpoint_id = ${endpoint.id}`,
+    );
+    await purgeSettledEvents(t.database.db);
+    const [left] = await queryRows<{ n: number }>(
+      t.database.db,
+      sql`SELECT count(*)::int AS n FROM webhook_deliveries WHERE endpoint_id = ${endpoint.id}`,
+    );
+    expect(left!.n).toBe(0);
   });
 
   it('disables an endpoint that answers 410 Gone, and writes it no more deliveries', async () => {

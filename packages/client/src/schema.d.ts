@@ -4773,7 +4773,8 @@ export interface operations {
     listWebhookDeliveries: {
         parameters: {
             query: {
-                status?: "pending" | "delivered" | "failed";
+                /** @description pending (due at nextAttemptAt), paused (endpoint disabled), delivered or failed */
+                status?: "pending" | "paused" | "delivered" | "failed";
                 /** @description page size */
                 limit: number;
                 /** @description opaque cursor from nextCursor */
@@ -4808,7 +4809,8 @@ export interface operations {
                              * @enum {unknown}
                              */
                             eventType: "campaign.created" | "campaign.updated" | "campaign.sold_out" | "campaign.budget_exhausted" | "coupon.issued" | "coupon.redeemed" | "redemption.rolled_back" | "codes.generated" | "claim.dead_lettered";
-                            status: "pending" | "delivered" | "failed";
+                            /** @description pending (due at nextAttemptAt), paused (endpoint disabled), delivered or failed */
+                            status: "pending" | "paused" | "delivered" | "failed";
                             attempts: number;
                             nextAttemptAt: string | null;
                             lastStatusCode: number | null;
