@@ -242,10 +242,11 @@ describe.each(ENGINES)('operator console (%s)', (engine) => {
     };
     const progress = `Flash sale ${engine}: issued ${campaign.issuedCount} of ${campaign.totalQuantity}`;
     await page.getByRole('progressbar', { name: progress }).waitFor();
+    // The README's picture: the list with the campaign found, before the filter empties it.
+    await screenshot('console-campaigns');
     await page.getByRole('combobox', { name: 'Status' }).click();
     await page.getByRole('option', { name: 'active' }).click();
     await page.getByText('No campaigns match.').waitFor();
-    await screenshot('console-campaigns');
   });
 
   /** An active campaign (through the API) with one coupon of `userId`, redeemed for `orderId`. */
