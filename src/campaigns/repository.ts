@@ -161,6 +161,22 @@ export async function updateCampaign(
   return rows[0] && campaignFromRow(rows[0]);
 }
 
+/**
+ * The stock and issued count of campaign `id`, its row locked until the transaction ends (so no
+ * claim moves them meanwhile); undefined when unknown.
+ */
+export async function lockCampaignStock(
+  db: Db,
+  id: string,
+): Promise<{ issuedCount: number; totalQuantity: number } | undefined> {
+  const rows = await db
+    .select({ issuedCount: campaigns.issuedCount, totalQuantity: campaigns.totalQuantity })
+    .from(campaigns)
+    .where(eq(campaigns.id, id))
+    .for('update');
+  return rows[0];
+}
+
 /** Soft-deletes a campaign; returns it, or undefined when unknown or already deleted. */
 export async function softDeleteCampaign(db: Db, id: string): Promise<Campaign | undefined> {
   const rows = await db

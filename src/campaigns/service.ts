@@ -6,7 +6,8 @@
  * how the Redis gate and the caches learn of suspend/resume/stock/window/delete. A failing
  * listener is logged by its owner and never undoes the committed write. The webhook events
  * `campaign.created` and `campaign.updated` (a change or a restore) are written in the write's
- * own transaction (src/webhooks/outbox.ts).
+ * own transaction (src/webhooks/outbox.ts), and `campaign.sold_out` when a PATCH lowers the stock
+ * to the issued count (claims write it when they take the last unit).
  */
 import { type Db, pgError, SQLSTATE } from '../db/client.js';
 import type { KeysetPosition } from '../db/keyset.js';
@@ -21,6 +22,7 @@ import {
   findCampaign,
   insertCampaign,
   listCampaigns,
+  lockCampaignStock,
   type NewCampaign,
   restoreCampaign,
   softDeleteCampaign,
@@ -84,8 +86,19 @@ export class CampaignService {
     let campaign: Campaign | undefined;
     try {
       campaign = await this.db.transaction(async (tx) => {
+        // A stock lowered to the issued count sells the campaign out: say so, once (the row is
+        // locked first, so no claim can take the last unit between this read and the update).
+        const before = changes.totalQuantity === undefined ? undefined : await lockCampaignStock(tx, id);
         const updated = await updateCampaign(tx, id, changes);
         if (updated) await recordEvent(tx, 'campaign.updated', campaignJson(updated));
+        const soldOutNow = updated && updated.issuedCount === updated.totalQuantity;
+        if (updated && soldOutNow && before && before.issuedCount < before.totalQuantity) {
+          await recordEvent(tx, 'campaign.sold_out', {
+            campaignId: updated.id,
+            totalQuantity: updated.totalQuantity,
+            soldOutAt: new Date().toISOString(),
+          });
+        }
         return updated;
       });
     } catch (error) {

@@ -351,7 +351,9 @@ export async function recordAttempts(
                    AS o(id, locked_until, status, retry_ms, status_code, error, disable_reason)
         ), recorded AS (
           UPDATE webhook_deliveries d
-          SET status = o.status, next_attempt_at = now() + o.retry_ms * interval '1 millisecond',
+          -- A retry of a delivery paused while it was in flight stays paused (its endpoint was disabled).
+          SET status = CASE WHEN d.status = 'paused' AND o.status = 'pending' THEN 'paused' ELSE o.status END,
+              next_attempt_at = now() + o.retry_ms * interval '1 millisecond',
               locked_until = NULL, last_status_code = o.status_code, last_error = o.error
           FROM o WHERE d.id = o.id AND d.locked_until = o.locked_until
           RETURNING d.endpoint_id, o.disable_reason

@@ -214,6 +214,26 @@ describe.each(ENGINES)('webhooks on %s', (engine) => {
     expect(statuses).toEqual([201, 201, 409]);
   });
 
+  it('says sold_out when a PATCH lowers the stock to the issued count, and not when the stock is merely set again', async () => {
+    await subscribe(['campaign.sold_out']);
+    const campaign = await createCampaign(t, { totalQuantity: 5 });
+    for (let i = 0; i < 2; i++) expect((await claim(campaign.id)).statusCode).toBe(201);
+    const soldOutEvents = async () =>
+      (
+        await queryRows<{ n: number }>(
+          t.database.db,
+          sql`SELECT count(*)::int AS n FROM webhook_events
+              WHERE type = 'campaign.sold_out' AND payload->>'campaignId' = ${campaign.id}`,
+        )
+      )[0]!.n;
+    expect((await admin('PATCH', `/v1/campaigns/${campaign.id}`, { totalQuantity: 3 })).statusCode).toBe(200);
+    expect(await soldOutEvents()).toBe(0);
+    expect((await admin('PATCH', `/v1/campaigns/${campaign.id}`, { totalQuantity: 2 })).statusCode).toBe(200);
+    expect(await soldOutEvents()).toBe(1);
+    expect((await admin('PATCH', `/v1/campaigns/${campaign.id}`, { totalQuantity: 2 })).statusCode).toBe(200);
+    expect(await soldOutEvents()).toBe(1);
+  });
+
   it('writes no event for a refused or rolled-back change', async () => {
     await subscribe(['coupon.issued', 'coupon.redeemed', 'campaign.updated', 'campaign.sold_out']);
     const campaign = await createCampaign(t, { totalQuantity: 1, budget: 5000 });
