@@ -139,6 +139,7 @@ export const ConfigSchema = Type.Object({
     'JWT_TTL_SECONDS',
     Type.Integer({
       minimum: 60,
+      maximum: 86_400,
       default: 900,
       description: 'access token lifetime, s (short: sessions last through refresh tokens)',
     }),

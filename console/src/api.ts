@@ -10,8 +10,13 @@ import { type Session, session, startSessionFrom } from './session';
 
 export const client = createStampedeClient(window.location.origin, () => session.get()?.token);
 client.use({
-  onResponse({ response }) {
-    if (response.status === 401 && session.get()) session.end();
+  onResponse({ request, response }) {
+    const current = session.get();
+    if (response.status !== 401 || !current || request.url.endsWith('/v1/auth/refresh')) return;
+    // An access token past its refresh time (a laptop waking up before its timer fires) is
+    // renewed; any other 401 means the session was taken back.
+    if (Date.now() >= current.refreshAt) void refreshSession(current);
+    else session.end();
   },
 });
 
@@ -20,15 +25,32 @@ export const $api = createQueryHooks(client);
 let refreshTimer: ReturnType<typeof setTimeout> | undefined;
 let scheduledFor: Session | undefined;
 
-/** Exchanges the session's refresh token for the next pair; a refusal ends the session. */
-async function refreshSession(current: Session): Promise<void> {
-  const { data } = await client
-    .POST('/v1/auth/refresh', { body: { refreshToken: current.refreshToken } })
-    .catch(() => ({ data: undefined }));
-  // Only if nothing replaced the session meanwhile (a sign-out, another sign-in).
-  if (session.get() !== current) return;
-  if (data) startSessionFrom(data);
-  else session.end();
+/** Wait before trying a refresh again after a network error or an overloaded server, ms. */
+const REFRESH_RETRY_MS = 10_000;
+/** The refresh under way, so that a timer and a 401 never present the same token twice. */
+let refreshing: Promise<void> | undefined;
+
+/**
+ * Exchanges the session's refresh token for the next pair. The API's refusal (401) ends the
+ * session; a network error or a 5xx/429 leaves it and tries again in {@link REFRESH_RETRY_MS}.
+ */
+function refreshSession(current: Session): Promise<void> {
+  refreshing ??= (async () => {
+    const { data, response } = await client
+      .POST('/v1/auth/refresh', { body: { refreshToken: current.refreshToken } })
+      .catch(() => ({ data: undefined, response: undefined }));
+    // Only if nothing replaced the session meanwhile (a sign-out, another sign-in).
+    if (session.get() !== current) return;
+    if (data) startSessionFrom(data);
+    else if (response?.status === 401 || response?.status === 400) session.end();
+    else {
+      clearTimeout(refreshTimer);
+      refreshTimer = setTimeout(() => void refreshSession(current), REFRESH_RETRY_MS);
+    }
+  })().finally(() => {
+    refreshing = undefined;
+  });
+  return refreshing;
 }
 
 /** Keeps one refresh scheduled for the current session. */
@@ -38,7 +60,8 @@ function scheduleRefresh(): void {
   scheduledFor = current;
   clearTimeout(refreshTimer);
   if (!current) return;
-  const delay = Math.max(0, current.refreshAt - Date.now());
+  // setTimeout holds at most 2^31 - 1 ms; JWT_TTL_SECONDS is capped at a day, far below.
+  const delay = Math.min(2 ** 31 - 1, Math.max(0, current.refreshAt - Date.now()));
   refreshTimer = setTimeout(() => void refreshSession(current), delay);
 }
 session.subscribe(scheduleRefresh);

@@ -5,12 +5,13 @@
  *
  * It does not shed load (see below). The in-process server signs its own admin token with a random
  * secret generated for the run, so the token is worthless anywhere else and no JWT_SECRET is needed.
- * Tokens must name a real user (src/auth/principals.ts), so the run acts as the admin account
- * {@link SIMULATOR_EMAIL}, created on first use with a random password nobody knows.
+ * Tokens must name a real user (src/auth/principals.ts), so the run acts as an admin account of
+ * its own, `simulate-<random>@stampede.invalid` with a random password nobody knows, deleted when
+ * the run ends (so it never counts as an installation's admin: setup and the last-admin rule).
  */
 import { randomBytes } from 'node:crypto';
 import { hashPassword } from '../auth/passwords.js';
-import { findUserByEmail, insertUser } from '../auth/users.js';
+import { deleteUser, insertUser } from '../auth/users.js';
 import type { Config, StrategyName } from '../config.js';
 import { type Database, openDatabase } from '../db/client.js';
 import { runMigrations } from '../db/migrate.js';
@@ -45,8 +46,8 @@ export interface InProcessOptions {
   issuance?: IssuancePluginFactory | undefined;
 }
 
-/** The account the simulator acts as (an admin, so it may act for the simulated users). */
-export const SIMULATOR_EMAIL = 'simulate@stampede.invalid';
+/** The domain of the run's own admin account (an admin, so it may act for the simulated users). */
+const SIMULATOR_DOMAIN = 'stampede.invalid';
 
 /** Starts Stampede in this process on 127.0.0.1, port 0. The caller closes the target. */
 export async function startInProcessTarget(options: InProcessOptions): Promise<SimulationTarget> {
@@ -77,15 +78,14 @@ export async function startInProcessTarget(options: InProcessOptions): Promise<S
       !plugin && options.strategy === 'redis-gate' && redis
         ? startInProcessWorker(config, database.db)
         : undefined;
-    // Found rather than replaced when it exists: replacing would bump its token version and
-    // revoke the token of a simulation running beside this one.
-    const user =
-      (await insertUser(database.db, {
-        email: SIMULATOR_EMAIL,
-        role: 'admin',
-        passwordHash: await hashPassword(randomBytes(32).toString('base64url')),
-      })) ?? (await findUserByEmail(database.db, SIMULATOR_EMAIL));
-    if (!user) throw new Error(`the simulator account ${SIMULATOR_EMAIL} could not be created`);
+    // One account per run: a simulation beside this one has its own, so neither revokes the other.
+    const email = `simulate-${randomBytes(6).toString('hex')}@${SIMULATOR_DOMAIN}`;
+    const user = await insertUser(database.db, {
+      email,
+      role: 'admin',
+      passwordHash: await hashPassword(randomBytes(32).toString('base64url')),
+    });
+    if (!user) throw new Error(`the simulator account ${email} could not be created`);
     const server = await startServer(app, '127.0.0.1', 0);
     const activePlugin = plugin;
     const settle = activePlugin
@@ -106,6 +106,7 @@ export async function startInProcessTarget(options: InProcessOptions): Promise<S
           await server.close();
           await worker?.stop();
           await activePlugin?.close();
+          await deleteUser(database.db, user.id);
         } finally {
           await database.close();
         }

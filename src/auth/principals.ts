@@ -65,10 +65,13 @@ export class PrincipalCache implements PrincipalDirectory {
     const pending = this.inFlight.get(sub);
     if (pending) return pending;
     const epoch = this.epoch;
+    const startedAt = Date.now();
     const read = this.read(sub).then(
       (state) => {
         this.inFlight.delete(sub);
-        if (epoch === this.epoch) this.entries.set(sub, { state });
+        // The entry's age counts from the read's start: the bound holds however long it took.
+        const ttl = PRINCIPAL_CACHE_TTL_MS - (Date.now() - startedAt);
+        if (epoch === this.epoch && ttl > 0) this.entries.set(sub, { state }, { ttl });
         return state;
       },
       (error: unknown) => {

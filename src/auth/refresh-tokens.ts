@@ -23,20 +23,22 @@ function hashOf(token: string): string {
 }
 
 /**
- * Stores a new refresh token for `userId`, valid `ttlSeconds`, in `familyId` (a new family when
- * omitted), and returns the token (shown to the client once, never stored).
+ * Stores a new refresh token for `user` (its id, and its token version as read when the session
+ * began), valid `ttlSeconds`, in `familyId` (a new family when omitted), and returns the token
+ * (shown to the client once, never stored).
  */
 export async function issueRefreshToken(
   db: Db,
-  userId: string,
+  user: { id: string; tokenVersion: number },
   ttlSeconds: number,
   familyId: string = randomUUID(),
 ): Promise<string> {
   const token = PREFIX + randomBytes(32).toString('base64url');
   await db.insert(refreshTokens).values({
-    userId,
+    userId: user.id,
     familyId,
     tokenHash: hashOf(token),
+    tokenVersion: user.tokenVersion,
     expiresAt: sql`now() + make_interval(secs => ${ttlSeconds})`,
   });
   return token;
@@ -58,7 +60,9 @@ export async function rotateRefreshToken(
   const tokenHash = hashOf(token);
   const rotated = await db.transaction(async (tx) => {
     // The conditional UPDATE is the guard: of two concurrent uses of one token, exactly one
-    // marks it used; the other finds no row and is treated as a reuse below.
+    // marks it used; the other finds no row and is treated as a reuse below. A family with any
+    // revoked token is dead as a whole: a token issued by a rotation racing the revocation
+    // (invisible to the revoking statement's snapshot) cannot refresh either.
     const used = await tx
       .update(refreshTokens)
       .set({ usedAt: sql`now()` })
@@ -68,14 +72,22 @@ export async function rotateRefreshToken(
           isNull(refreshTokens.usedAt),
           isNull(refreshTokens.revokedAt),
           gt(refreshTokens.expiresAt, sql`now()`),
+          sql`NOT EXISTS (SELECT 1 FROM refresh_tokens f
+                          WHERE f.family_id = ${refreshTokens.familyId} AND f.revoked_at IS NOT NULL)`,
         ),
       )
-      .returning({ userId: refreshTokens.userId, familyId: refreshTokens.familyId });
+      .returning({
+        userId: refreshTokens.userId,
+        familyId: refreshTokens.familyId,
+        tokenVersion: refreshTokens.tokenVersion,
+      });
     const row = used[0];
     if (!row) return undefined;
     const user = await findUserById(tx, row.userId);
-    if (!user || user.disabledAt) return undefined;
-    return { user, refreshToken: await issueRefreshToken(tx, user.id, ttlSeconds, row.familyId) };
+    // A change to the user since the session began (role, password, disable) ends it, even when
+    // the token was issued after the change's revocation ran.
+    if (!user || user.disabledAt || user.tokenVersion !== row.tokenVersion) return undefined;
+    return { user, refreshToken: await issueRefreshToken(tx, user, ttlSeconds, row.familyId) };
   });
   if (rotated) return rotated;
   // A token that was used before is being replayed: take the whole family back.

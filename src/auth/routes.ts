@@ -93,7 +93,8 @@ export async function authRoutes(
         throw new DomainError('invalid-credentials');
       }
       if (user.disabledAt) throw new DomainError('account-disabled');
-      return session(user, await issueRefreshToken(db, user.id, refreshTtlSeconds));
+      // The version read before the password check: a change meanwhile ends this session too.
+      return session(user, await issueRefreshToken(db, user, refreshTtlSeconds));
     },
   );
 

@@ -9,7 +9,10 @@ import { upsertUser } from '../auth/users.js';
 import { loadConfig } from '../config.js';
 import { ROLES, type Role } from '../http/auth.js';
 import { Email, Password } from '../http/schemas.js';
+import { valueChecker } from '../http/validation.js';
 import { matching } from './options.js';
+
+const checkPassword = valueChecker(Password);
 
 export function registerUsers(program: Command): void {
   const users = program.command('users').description('manage user accounts');
@@ -17,9 +20,12 @@ export function registerUsers(program: Command): void {
     .command('add')
     .description('create a user, or set the password and role of an existing one (idempotent)')
     .requiredOption('--email <email>', 'email address (case-insensitive)', matching<string>(Email))
-    .requiredOption('--password <password>', 'password, 8 to 256 characters', matching<string>(Password))
+    // Checked in the action, not by a parser: commander would print a refused value, a password.
+    .requiredOption('--password <password>', 'password, 8 to 256 characters')
     .addOption(new Option('--role <role>', 'role').choices(ROLES).default('user'))
     .action(async (options: { email: string; password: string; role: Role }) => {
+      const refused = checkPassword(options.password);
+      if ('message' in refused) program.error(`error: option '--password <password>' ${refused.message}`);
       const runtime = await openRuntime(loadConfig(), { command: 'users add' });
       try {
         const passwordHash = await hashPassword(options.password);

@@ -42,6 +42,16 @@ export function notificationChannel(
   let listener: pg.PoolClient | undefined;
   let closed = false;
 
+  /** Listens again after a loss, retrying every RELISTEN_DELAY_MS until it works or the channel closes. */
+  const relisten = (onPayload: (payload: string) => void): void => {
+    setTimeout(() => {
+      listen(onPayload).catch((error: unknown) => {
+        onError(error);
+        relisten(onPayload);
+      });
+    }, RELISTEN_DELAY_MS).unref();
+  };
+
   const listen = async (onPayload: (payload: string) => void): Promise<void> => {
     if (!pool || closed) return;
     const client = await pool.connect();
@@ -58,9 +68,18 @@ export function notificationChannel(
       listener = undefined;
       onError(error);
       client.release(true);
-      setTimeout(() => listen(onPayload).catch(onError), RELISTEN_DELAY_MS).unref();
+      relisten(onPayload);
     });
-    await client.query(`LISTEN ${name}`);
+    try {
+      await client.query(`LISTEN ${name}`);
+    } catch (error) {
+      // Not listening: give the connection back rather than keep it idle forever.
+      if (listener === client) {
+        listener = undefined;
+        client.release(true);
+      }
+      throw error;
+    }
   };
 
   return {

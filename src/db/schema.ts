@@ -76,6 +76,12 @@ export const refreshTokens = pgTable(
     familyId: uuid('family_id').notNull(),
     /** Hex SHA-256 of the token. */
     tokenHash: text('token_hash').notNull(),
+    /**
+     * The user's token version when the session began (read before the password check): a later
+     * change to the user (role, password, disable) bumps it, and the token no longer refreshes,
+     * even one issued by a login or a rotation that raced the change.
+     */
+    tokenVersion: integer('token_version').notNull().default(0),
     createdAt: createdAt(),
     expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
     /** Set when the token was exchanged for a new pair. */

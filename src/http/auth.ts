@@ -207,13 +207,15 @@ export function requireRole(...roles: Role[]) {
       done(error as Error);
       return;
     }
-    if (roles.length > 0 && !roles.includes(claims.role)) {
-      done(new DomainError('forbidden', forbidden));
-      return;
-    }
+    // Standing first: a revoked token is 401 whatever route it calls, never a 403 that would
+    // read as "signed in, not allowed".
     checkStanding(request.server.tokens.directory, claims, (result) => {
       if (result instanceof Error) {
         done(result);
+        return;
+      }
+      if (roles.length > 0 && !roles.includes(result.role)) {
+        done(new DomainError('forbidden', forbidden));
         return;
       }
       request.user = result;

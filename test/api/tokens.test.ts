@@ -5,10 +5,12 @@
  * every other one. On both engines, plus a second process on PostgreSQL.
  */
 import { randomUUID } from 'node:crypto';
+import { sql } from 'drizzle-orm';
 import { createSigner } from 'fast-jwt';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/app/build-app.js';
+import { setupToken } from '../../src/auth/setup.js';
 import {
   bearer,
   campaignBody,
@@ -83,6 +85,61 @@ describe.each(ENGINES)('tokens on %s', (engine) => {
     const session = await account(t, 'user');
     const answers = await Promise.all([refresh(session.refreshToken), refresh(session.refreshToken)]);
     expect(answers.map((answer) => answer.statusCode).sort()).toEqual([200, 401]);
+  });
+
+  it('refuses a refresh token older than a change its revocation missed (a login or rotation racing it)', async () => {
+    const session = await account(t, 'user');
+    // What a racing login leaves: a token of the old version that the revoking statement did not see.
+    await t.database.db.execute(
+      sql`UPDATE users SET token_version = token_version + 1 WHERE id = ${session.user.id}`,
+    );
+    expect((await refresh(session.refreshToken)).statusCode).toBe(401);
+  });
+
+  it('treats a family with any revoked token as dead, so a token issued beside a revocation cannot refresh', async () => {
+    const session = await account(t, 'user');
+    const next = (await refresh(session.refreshToken)).json() as Session;
+    // The revocation of a replayed token that did not see `next` (issued concurrently) still ends it.
+    await t.database.db.execute(
+      sql`UPDATE refresh_tokens SET revoked_at = now()
+          WHERE user_id = ${session.user.id} AND used_at IS NOT NULL`,
+    );
+    expect((await refresh(next.refreshToken)).statusCode).toBe(401);
+  });
+
+  it('gives a pre-registered account no admin session when setup makes its email the first admin', async () => {
+    const fresh = await createTestApp(engine, { fixturePrincipals: false });
+    try {
+      const email = `squatter-${randomUUID()}@example.com`;
+      const signup = await fresh.app.inject({
+        method: 'POST',
+        url: '/v1/auth/signup',
+        payload: { email, password: 'squatters-password' },
+      });
+      expect(signup.statusCode).toBe(201);
+      const squatter = (
+        await fresh.app.inject({
+          method: 'POST',
+          url: '/v1/auth/login',
+          payload: { email, password: 'squatters-password' },
+        })
+      ).json() as Session;
+      const setup = await fresh.app.inject({
+        method: 'POST',
+        url: '/v1/setup',
+        payload: { token: setupToken(TEST_JWT_SECRET), email, password: 'the-operators-password' },
+      });
+      expect(setup.statusCode).toBe(201);
+      const stolen = await fresh.app.inject({
+        method: 'POST',
+        url: '/v1/auth/refresh',
+        payload: { refreshToken: squatter.refreshToken },
+      });
+      expect(stolen.statusCode).toBe(401);
+      expect((await listUsers(fresh.app, squatter.accessToken)).statusCode).toBe(401);
+    } finally {
+      await fresh.close();
+    }
   });
 
   it('ends a session at logout, and says 204 for a token it does not know', async () => {
