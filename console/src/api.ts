@@ -30,24 +30,83 @@ const REFRESH_RETRY_MS = 10_000;
 /** The refresh under way, so that a timer and a 401 never present the same token twice. */
 let refreshing: Promise<void> | undefined;
 
+type Renewal = Parameters<typeof startSessionFrom>[0];
+
 /**
- * Exchanges the session's refresh token for the next pair. The API's refusal (401) ends the
- * session; a network error or a 5xx/429 leaves it and tries again in {@link REFRESH_RETRY_MS}.
+ * Renewals between tabs of this origin. A duplicated tab starts with a copy of the same
+ * sessionStorage, so two tabs may hold one refresh token, which works once: the tab that renews
+ * it tells the others (`replaces` → the new pair), and a tab holding the replaced token adopts the
+ * renewal instead of presenting the used token (which the API would take as a theft and end the
+ * session for both). Refreshes also run one at a time across tabs (Web Locks), so the second tab
+ * finds the renewal before it asks.
+ */
+const renewals =
+  typeof BroadcastChannel === 'undefined' ? undefined : new BroadcastChannel('stampede.session');
+/** Renewals heard from other tabs, by the refresh token they replaced (few: one per refresh). */
+const renewed = new Map<string, Renewal>();
+renewals?.addEventListener('message', (event: MessageEvent<{ replaces: string; renewal: Renewal }>) => {
+  renewed.set(event.data.replaces, event.data.renewal);
+  if (session.get()?.refreshToken === event.data.replaces) startSessionFrom(event.data.renewal);
+});
+/** How long a refused refresh waits for another tab's renewal of the same token, ms. */
+const RENEWAL_WAIT_MS = 1500;
+/** How long a tab that waited for the lock gives the holder's renewal message to arrive, ms. */
+const RENEWAL_MESSAGE_MS = 300;
+
+/** Runs `task` while holding the tabs' refresh lock, where the browser has Web Locks. */
+async function oneTabAtATime(task: (waited: boolean) => Promise<void>): Promise<void> {
+  if (!navigator.locks) return task(false);
+  const asked = performance.now();
+  // `waited`: another tab held the lock, and may have just renewed the token this one holds.
+  await navigator.locks.request('stampede.refresh', () => task(performance.now() - asked > 5));
+}
+
+/** The renewal another tab made of `refreshToken`, waiting up to `waitMs` for its message. */
+async function renewalOf(refreshToken: string, waitMs: number): Promise<Renewal | undefined> {
+  for (const until = Date.now() + waitMs; !renewed.has(refreshToken) && Date.now() < until; ) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  return renewed.get(refreshToken);
+}
+
+/**
+ * Exchanges the session's refresh token for the next pair (or adopts another tab's renewal of
+ * it). The API's refusal (401) ends the session; a network error or a 5xx/429 leaves it and
+ * tries again in {@link REFRESH_RETRY_MS}.
  */
 function refreshSession(current: Session): Promise<void> {
-  refreshing ??= (async () => {
+  refreshing ??= oneTabAtATime(async (waited) => {
+    // Only if nothing replaced the session meanwhile (a sign-out, another sign-in, a renewal).
+    if (session.get() !== current) return;
+    // The lock's holder posts its renewal before letting go; give the message a moment to land.
+    const adopted = waited
+      ? await renewalOf(current.refreshToken, RENEWAL_MESSAGE_MS)
+      : renewed.get(current.refreshToken);
+    if (session.get() !== current) return;
+    if (adopted) {
+      startSessionFrom(adopted);
+      return;
+    }
     const { data, response } = await client
       .POST('/v1/auth/refresh', { body: { refreshToken: current.refreshToken } })
       .catch(() => ({ data: undefined, response: undefined }));
-    // Only if nothing replaced the session meanwhile (a sign-out, another sign-in).
-    if (session.get() !== current) return;
-    if (data) startSessionFrom(data);
-    else if (response?.status === 401 || response?.status === 400) session.end();
-    else {
-      clearTimeout(refreshTimer);
-      refreshTimer = setTimeout(() => void refreshSession(current), REFRESH_RETRY_MS);
+    if (data) {
+      renewals?.postMessage({ replaces: current.refreshToken, renewal: data });
+      if (session.get() === current) startSessionFrom(data);
+      return;
     }
-  })().finally(() => {
+    if (session.get() !== current) return;
+    if (response?.status === 401 || response?.status === 400) {
+      // Refused: perhaps another tab renewed this very token a moment ago.
+      const late = await renewalOf(current.refreshToken, RENEWAL_WAIT_MS);
+      if (session.get() !== current) return;
+      if (late) startSessionFrom(late);
+      else session.end();
+      return;
+    }
+    clearTimeout(refreshTimer);
+    refreshTimer = setTimeout(() => void refreshSession(current), REFRESH_RETRY_MS);
+  }).finally(() => {
     refreshing = undefined;
   });
   return refreshing;

@@ -119,6 +119,36 @@ describe.each(ENGINES)('operator console (%s)', (engine) => {
     await page.getByRole('heading', { name: 'Campaigns' }).waitFor();
   });
 
+  it('keeps a duplicated tab signed in when both tabs renew the same refresh token at once', async () => {
+    // A duplicated tab starts with a copy of sessionStorage: two tabs, one refresh token, usable once.
+    const readSession = (tab: Page) =>
+      tab.evaluate(`JSON.parse(sessionStorage.getItem('stampede.session') ?? 'null')`) as Promise<{
+        refreshToken: string;
+      } | null>;
+    const original = (await readSession(page))!;
+    const due = JSON.stringify({ ...original, refreshAt: 0 });
+    const twin = await page.context().newPage();
+    try {
+      await twin.goto(`${base}/console/`);
+      for (const tab of [page, twin]) {
+        await tab.evaluate(`sessionStorage.setItem('stampede.session', ${JSON.stringify(due)})`);
+      }
+      await Promise.all([page.reload(), twin.reload()]);
+      for (const tab of [page, twin]) {
+        await tab.waitForFunction(
+          `(JSON.parse(sessionStorage.getItem('stampede.session') ?? '{}').refreshToken ?? ${JSON.stringify(original.refreshToken)}) !== ${JSON.stringify(original.refreshToken)}`,
+        );
+        await tab.getByRole('heading', { name: 'Campaigns' }).waitFor();
+      }
+      // One renewal, adopted by the other tab: the same new refresh token in both, still signed in.
+      const [mine, theirs] = await Promise.all([readSession(page), readSession(twin)]);
+      expect(mine?.refreshToken).toBeDefined();
+      expect(theirs?.refreshToken).toBe(mine?.refreshToken);
+    } finally {
+      await twin.close();
+    }
+  });
+
   it('creates a campaign, showing the API validation error beside its field', async () => {
     await page.getByRole('link', { name: 'New campaign' }).click();
     await page.getByRole('heading', { name: 'New campaign' }).waitFor();
