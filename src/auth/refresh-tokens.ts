@@ -91,29 +91,29 @@ export async function rotateRefreshToken(
   });
   if (rotated) return rotated;
   // A token that was used before is being replayed: take the whole family back.
+  await revokeFamilyOf(db, tokenHash, sql`AND used_at IS NOT NULL`);
+  throw new DomainError('unauthorized', INVALID);
+}
+
+/**
+ * Revokes the family of the token whose hash is `tokenHash` (nothing when no token matches, or
+ * when `condition`, more SQL on that token's row, excludes it).
+ */
+async function revokeFamilyOf(db: Db, tokenHash: string, condition = sql``): Promise<void> {
   await db
     .update(refreshTokens)
     .set({ revokedAt: sql`now()` })
     .where(
       and(
         isNull(refreshTokens.revokedAt),
-        sql`${refreshTokens.familyId} = (SELECT family_id FROM refresh_tokens WHERE token_hash = ${tokenHash} AND used_at IS NOT NULL)`,
+        sql`${refreshTokens.familyId} = (SELECT family_id FROM refresh_tokens WHERE token_hash = ${tokenHash} ${condition})`,
       ),
     );
-  throw new DomainError('unauthorized', INVALID);
 }
 
 /** Revokes the family of `token` (logout). An unknown token changes nothing. */
 export async function revokeRefreshFamily(db: Db, token: string): Promise<void> {
-  await db
-    .update(refreshTokens)
-    .set({ revokedAt: sql`now()` })
-    .where(
-      and(
-        isNull(refreshTokens.revokedAt),
-        sql`${refreshTokens.familyId} = (SELECT family_id FROM refresh_tokens WHERE token_hash = ${hashOf(token)})`,
-      ),
-    );
+  await revokeFamilyOf(db, hashOf(token));
 }
 
 /** Revokes every refresh token of `userId` (after a change to the user). */
