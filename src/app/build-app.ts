@@ -200,12 +200,15 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   app.addHook('preClose', () => outcomeCounters.close());
   await app.register(claimOutcomeCounting, { counters: outcomeCounters });
   await app.register(healthRoutes, { readinessChecks });
-  // Failed logins and signups per IP are throttled around the auth routes (src/http/failure-throttle.ts).
+  // The failure counters of logins and guessed codes (src/http/failure-throttle.ts): in Redis when
+  // configured, shared by every process; in this process otherwise.
+  const failureStore = redis && { client: redis.client, prefix: `${redis.keys.rateLimitNamespace}failures:` };
+  // Failed logins and signups per IP are throttled around the auth routes.
   await app.register(async (scope) => {
     throttleAuth(scope, {
       login: config.loginFailureLimit,
       signup: config.signupRateLimit,
-      store: redis && { client: redis.client, prefix: `${redis.keys.rateLimitNamespace}failures:` },
+      store: failureStore,
     });
     await scope.register(authRoutes, {
       db,
@@ -223,10 +226,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(redemptionRoutes, {
     db,
     codeAttemptLimit: config.codeAttemptLimit,
-    failures: failureCounter(
-      redis && { client: redis.client, prefix: `${redis.keys.rateLimitNamespace}failures:` },
-      config.codeAttemptLimit.windowMs,
-    ),
+    failures: failureCounter(failureStore, config.codeAttemptLimit.windowMs),
   });
   await app.register(codeRoutes, { db, jobs });
   await app.register(archiveRoutes, { db });
