@@ -21,6 +21,7 @@ import { useState } from 'react';
 import { Link } from 'wouter';
 import { client, fieldErrors } from '../../api';
 import { ErrorBanner } from '../../components/ErrorBanner';
+import { HeaderRow } from '../../components/HeaderRow';
 import { PageFooter } from '../../components/PageFooter';
 import { formatWindow, STATUS_COLORS } from '../../format';
 import { cursorQuery, useKeysetPages } from '../../pages';
@@ -67,15 +68,7 @@ export function Campaigns() {
       </Group>
       <ErrorBanner error={pages.error} />
       <Table striped aria-label="Campaigns">
-        <Table.Thead>
-          <Table.Tr>
-            <Table.Th>Name</Table.Th>
-            <Table.Th>Status</Table.Th>
-            <Table.Th>Claim window</Table.Th>
-            <Table.Th>Issued / stock</Table.Th>
-            <Table.Th>Redemptions</Table.Th>
-          </Table.Tr>
-        </Table.Thead>
+        <HeaderRow columns={['Name', 'Status', 'Claim window', 'Issued / stock', 'Redemptions']} />
         <Table.Tbody>
           {campaigns.map((campaign) => {
             const percent = (100 * campaign.issuedCount) / campaign.totalQuantity;

@@ -2,10 +2,12 @@
  * The coupons of a campaign (GET /v1/coupons with the campaign's id): search by user, code,
  * status and issue dates, newest first, in keyset pages ("Load more").
  */
+
 import { Button, Group, Select, Stack, Table, Text, TextInput } from '@mantine/core';
 import { useState } from 'react';
 import { client, fieldErrors } from '../../api';
 import { ErrorBanner } from '../../components/ErrorBanner';
+import { HeaderRow } from '../../components/HeaderRow';
 import { PageFooter } from '../../components/PageFooter';
 import { formatDate, TIME_ZONE } from '../../format';
 import { cursorQuery, useKeysetPages } from '../../pages';
@@ -71,16 +73,7 @@ export default function CouponsTab({ campaignId }: { campaignId: string }) {
       </form>
       <ErrorBanner error={pages.error} />
       <Table striped aria-label="Coupons">
-        <Table.Thead>
-          <Table.Tr>
-            <Table.Th>Coupon</Table.Th>
-            <Table.Th>User</Table.Th>
-            <Table.Th>Code</Table.Th>
-            <Table.Th>Status</Table.Th>
-            <Table.Th>Issued</Table.Th>
-            <Table.Th>Redeemed</Table.Th>
-          </Table.Tr>
-        </Table.Thead>
+        <HeaderRow columns={['Coupon', 'User', 'Code', 'Status', 'Issued', 'Redeemed']} />
         <Table.Tbody>
           {coupons.map((coupon) => (
             <Table.Tr key={coupon.id}>

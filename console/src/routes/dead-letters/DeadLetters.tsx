@@ -4,6 +4,7 @@
  * the time. Retry (POST /v1/dead-letters/{id}/retry, confirmed first) queues the claim again for
  * the worker; a server without the redis-gate answers `gate-not-configured`, shown as such.
  */
+
 import { Badge, Select, Stack, Table, Text, Title } from '@mantine/core';
 import { isProblem } from '@stampede/client';
 import { useQueryClient } from '@tanstack/react-query';
@@ -11,6 +12,7 @@ import { useState } from 'react';
 import { $api, client } from '../../api';
 import { ConfirmButton } from '../../components/ConfirmButton';
 import { ErrorBanner } from '../../components/ErrorBanner';
+import { HeaderRow } from '../../components/HeaderRow';
 import { PageFooter } from '../../components/PageFooter';
 import { formatDate } from '../../format';
 import { cursorQuery, useKeysetPages } from '../../pages';
@@ -60,18 +62,9 @@ export default function DeadLetters() {
       <ErrorBanner error={retryError(retry.error)} />
       {retry.isSuccess ? <Text role="status">{`Claim ${retry.data.claimId} queued again.`}</Text> : null}
       <Table striped aria-label="Dead letters">
-        <Table.Thead>
-          <Table.Tr>
-            <Table.Th>Time</Table.Th>
-            <Table.Th>Campaign</Table.Th>
-            <Table.Th>Claim</Table.Th>
-            <Table.Th>User</Table.Th>
-            <Table.Th>Reason</Table.Th>
-            <Table.Th>Error</Table.Th>
-            <Table.Th>Deliveries</Table.Th>
-            <Table.Th>Action</Table.Th>
-          </Table.Tr>
-        </Table.Thead>
+        <HeaderRow
+          columns={['Time', 'Campaign', 'Claim', 'User', 'Reason', 'Error', 'Deliveries', 'Action']}
+        />
         <Table.Tbody>
           {letters.map((letter) => (
             <Table.Tr key={letter.id}>

@@ -4,6 +4,7 @@
  * (POST /v1/redemptions/{id}/rollback) after a confirmation. A look-up naming nothing gets the
  * API's field errors on the three inputs; any other problem shows in the banner.
  */
+
 import { Anchor, Badge, Button, Group, Stack, Table, Text, TextInput, Title } from '@mantine/core';
 import { useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
@@ -11,6 +12,7 @@ import { Link } from 'wouter';
 import { $api, client, fieldErrors } from '../../api';
 import { ConfirmButton } from '../../components/ConfirmButton';
 import { ErrorBanner } from '../../components/ErrorBanner';
+import { HeaderRow } from '../../components/HeaderRow';
 import { PageFooter } from '../../components/PageFooter';
 import { formatDate } from '../../format';
 import { cursorQuery, useKeysetPages } from '../../pages';
@@ -93,19 +95,19 @@ export default function Redemptions() {
       {hasFieldErrors ? null : <ErrorBanner error={pages.error} />}
       <ErrorBanner error={rollback.error} />
       <Table striped aria-label="Redemptions">
-        <Table.Thead>
-          <Table.Tr>
-            <Table.Th>Redeemed</Table.Th>
-            <Table.Th>Campaign</Table.Th>
-            <Table.Th>Coupon</Table.Th>
-            <Table.Th>User</Table.Th>
-            <Table.Th>Order</Table.Th>
-            <Table.Th>Order amount</Table.Th>
-            <Table.Th>Discount</Table.Th>
-            <Table.Th>Status</Table.Th>
-            <Table.Th>Action</Table.Th>
-          </Table.Tr>
-        </Table.Thead>
+        <HeaderRow
+          columns={[
+            'Redeemed',
+            'Campaign',
+            'Coupon',
+            'User',
+            'Order',
+            'Order amount',
+            'Discount',
+            'Status',
+            'Action',
+          ]}
+        />
         <Table.Tbody>
           {redemptions.map((redemption) => (
             <Table.Tr key={redemption.id}>

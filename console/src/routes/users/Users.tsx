@@ -3,11 +3,13 @@
  * user account (POST), and per account a role change and Disable / Enable (PATCH). The API keeps
  * the last enabled admin (409 `last-admin`), shown in the banner.
  */
+
 import { Badge, Button, Group, PasswordInput, Select, Stack, Table, TextInput, Title } from '@mantine/core';
 import { useQueryClient } from '@tanstack/react-query';
 import { type FormEvent, useState } from 'react';
 import { $api, client, fieldErrors } from '../../api';
 import { ErrorBanner } from '../../components/ErrorBanner';
+import { HeaderRow } from '../../components/HeaderRow';
 import { PageFooter } from '../../components/PageFooter';
 import { formatDate } from '../../format';
 import { cursorQuery, useKeysetPages } from '../../pages';
@@ -71,15 +73,7 @@ export default function Users() {
       {Object.keys(errors).length ? null : <ErrorBanner error={create.error} />}
       <ErrorBanner error={update.error ?? pages.error} />
       <Table striped aria-label="Users">
-        <Table.Thead>
-          <Table.Tr>
-            <Table.Th>Email</Table.Th>
-            <Table.Th>Role</Table.Th>
-            <Table.Th>State</Table.Th>
-            <Table.Th>Created</Table.Th>
-            <Table.Th>Actions</Table.Th>
-          </Table.Tr>
-        </Table.Thead>
+        <HeaderRow columns={['Email', 'Role', 'State', 'Created', 'Actions']} />
         <Table.Tbody>
           {users.map((user) => (
             <Table.Tr key={user.id}>

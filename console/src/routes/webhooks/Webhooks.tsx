@@ -23,6 +23,7 @@ import { type FormEvent, useState } from 'react';
 import { $api, client, fieldErrors } from '../../api';
 import { ConfirmButton } from '../../components/ConfirmButton';
 import { ErrorBanner } from '../../components/ErrorBanner';
+import { HeaderRow } from '../../components/HeaderRow';
 import { PageFooter } from '../../components/PageFooter';
 import { formatDate } from '../../format';
 import { cursorQuery, useKeysetPages } from '../../pages';
@@ -133,15 +134,7 @@ export default function Webhooks() {
       {Object.keys(errors).length ? null : <ErrorBanner error={create.error} />}
       <ErrorBanner error={update.error ?? rotate.error ?? remove.error ?? pages.error} />
       <Table striped aria-label="Webhook endpoints">
-        <Table.Thead>
-          <Table.Tr>
-            <Table.Th>URL</Table.Th>
-            <Table.Th>Events</Table.Th>
-            <Table.Th>State</Table.Th>
-            <Table.Th>Created</Table.Th>
-            <Table.Th>Actions</Table.Th>
-          </Table.Tr>
-        </Table.Thead>
+        <HeaderRow columns={['URL', 'Events', 'State', 'Created', 'Actions']} />
         <Table.Tbody>
           {endpoints.map((endpoint) => (
             <Table.Tr key={endpoint.id}>
@@ -230,17 +223,9 @@ function Deliveries({ endpoint }: { endpoint: { id: string; url: string } }) {
       <Title order={3}>Deliveries of {endpoint.url}</Title>
       <ErrorBanner error={retry.error ?? deliveries.error} />
       <Table striped aria-label={`Deliveries of ${endpoint.url}`}>
-        <Table.Thead>
-          <Table.Tr>
-            <Table.Th>Event</Table.Th>
-            <Table.Th>webhook-id</Table.Th>
-            <Table.Th>Status</Table.Th>
-            <Table.Th>Attempts</Table.Th>
-            <Table.Th>Last answer</Table.Th>
-            <Table.Th>Next attempt</Table.Th>
-            <Table.Th>Actions</Table.Th>
-          </Table.Tr>
-        </Table.Thead>
+        <HeaderRow
+          columns={['Event', 'webhook-id', 'Status', 'Attempts', 'Last answer', 'Next attempt', 'Actions']}
+        />
         <Table.Tbody>
           {items.map((delivery) => (
             <Table.Tr key={delivery.id}>
