@@ -16,6 +16,7 @@
 import { and, eq, isNull } from 'drizzle-orm';
 import { LRUCache } from 'lru-cache';
 import type { Database } from '../db/client.js';
+import { isUuid } from '../db/ids.js';
 import { type NotificationChannel, notificationChannel } from '../db/notifications.js';
 import { users } from '../db/schema.js';
 import type { PrincipalDirectory, PrincipalState, Role } from '../http/auth.js';
@@ -26,8 +27,6 @@ export const PRINCIPAL_CACHE_TTL_MS = 4000;
 const PRINCIPAL_CACHE_MAX = 100_000;
 /** The NOTIFY channel carrying the ids of changed users. */
 export const PRINCIPALS_CHANNEL = 'stampede_principals';
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** A cached answer: the state, or null for unknown, deleted or disabled. */
 interface Entry {
@@ -59,7 +58,7 @@ export class PrincipalCache implements PrincipalDirectory {
 
   lookup(sub: string): PrincipalState | null | Promise<PrincipalState | null> {
     // Users are UUIDs: anything else was never a user (and must not reach a uuid comparison).
-    if (!UUID.test(sub)) return null;
+    if (!isUuid(sub)) return null;
     const entry = this.entries.get(sub);
     if (entry) return entry.state;
     const pending = this.inFlight.get(sub);

@@ -5,6 +5,7 @@
  */
 import { InvalidArgumentError } from 'commander';
 import type { TSchema } from 'typebox';
+import { isUuid } from '../db/ids.js';
 import { valueChecker } from '../http/validation.js';
 
 /** An integer option within [min, max]. */
@@ -18,11 +19,9 @@ export const integer =
     return n;
   };
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 /** A UUID option (campaign, dead letter and user ids), lower-cased. */
 export function uuid(value: string): string {
-  if (!UUID.test(value)) throw new InvalidArgumentError('must be a UUID');
+  if (!isUuid(value)) throw new InvalidArgumentError('must be a UUID');
   return value.toLowerCase();
 }
 

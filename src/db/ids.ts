@@ -73,3 +73,11 @@ function timePrefix(ms: number): string {
   const time = ms.toString(16).padStart(12, '0');
   return `${time.slice(0, 8)}-${time.slice(8)}-`;
 }
+
+/** The text form of any UUID (any version, either case), as PostgreSQL's `uuid` type accepts it. */
+const UUID_TEXT = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** True when `value` is a UUID in its text form: safe to compare with a `uuid` column. */
+export function isUuid(value: string): boolean {
+  return UUID_TEXT.test(value);
+}

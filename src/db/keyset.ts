@@ -4,6 +4,7 @@
  * {@link KeysetPosition}; routes turn it into a cursor string and back.
  */
 import { invalidField } from '../errors.js';
+import { isUuid } from './ids.js';
 
 /**
  * A keyset position: the sort timestamp as PostgreSQL text (with its microseconds, e.g.
@@ -15,7 +16,6 @@ export interface KeysetPosition {
   id: string;
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** PostgreSQL's ISO timestamptz output: date, time, fraction, offset hours and minutes. */
 const PG_TIMESTAMP = /^(\d{4})-(\d{2})-(\d{2}) (\d{2}):(\d{2}):(\d{2})(\.\d{1,6})?[+-](\d{2})(?::(\d{2}))?$/;
 
@@ -63,7 +63,7 @@ export function decodeCursor(
   try {
     const [at, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown[];
     const timestamp = typeof at === 'string' ? PG_TIMESTAMP.exec(at) : null;
-    if (timestamp && isRealTimestamp(timestamp) && typeof id === 'string' && UUID.test(id)) {
+    if (timestamp && isRealTimestamp(timestamp) && typeof id === 'string' && isUuid(id)) {
       return { at: at as string, id };
     }
   } catch {

@@ -15,6 +15,7 @@
  * | campaignId | `k` | the campaign, repeated so an entry is complete on its own |
  * Names are one letter because every admitted claim carries them through Redis memory and the wire.
  */
+import { isUuid } from '../db/ids.js';
 
 /** An admitted claim as carried by a stream entry. */
 export interface StreamClaim {
@@ -61,7 +62,6 @@ export function entryFields(fields: readonly string[]): Record<string, string> {
   return record;
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /**
  * What PostgreSQL `text` and `jsonb` cannot hold faithfully: NUL (refused, SQLSTATE 22021 and
  * 22P05) and unpaired UTF-16 surrogates (not UTF-8; replaced by U+FFFD or refused).
@@ -100,11 +100,11 @@ export function decodeStreamEntry(fields: readonly string[]): StreamClaim | unde
   const admittedMs = Number(record[f.admittedMs]);
   if (
     !claimId ||
-    !UUID.test(claimId) ||
+    !isUuid(claimId) ||
     !userId ||
     UNSTORABLE.test(userId) ||
     !campaignId ||
-    !UUID.test(campaignId) ||
+    !isUuid(campaignId) ||
     !Number.isInteger(userSlot) ||
     userSlot < 1 ||
     userSlot > MAX_USER_SLOT ||

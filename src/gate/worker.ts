@@ -26,6 +26,7 @@ import { sql } from 'drizzle-orm';
 import type { Logger } from 'pino';
 import type { WorkerConfig } from '../config.js';
 import { type Db, queryRows } from '../db/client.js';
+import { isUuid } from '../db/ids.js';
 import type { DeadLetterReason } from '../issuance/claims.js';
 import { metrics } from '../metrics/metrics.js';
 import type { RedisConnection } from '../redis/connection.js';
@@ -41,7 +42,6 @@ const DISCOVERY_INTERVAL_MS = 200;
  * twofold with decorrelated jitter up to 30 s (https://aws.amazon.com/blogs/architecture/exponential-backoff-and-jitter/).
  */
 const ERROR_BACKOFF = new ExponentialBackoff({ initialDelay: 500, maxDelay: 30_000 });
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 type RawEntry = [id: string, fields: string[] | null];
 
@@ -168,7 +168,7 @@ export class StreamWorker {
   /** One read (and, when due, one reclaim) on one campaign; returns entries handled. */
   async drainOnce(campaignId: string): Promise<number> {
     const { redis, config } = this.options;
-    if (!UUID.test(campaignId)) {
+    if (!isUuid(campaignId)) {
       // Not a campaign of any database (campaign ids are UUIDs): nothing of it could be stored.
       this.options.logger?.error({ campaignId }, 'stream registry member is not a campaign id; dropped');
       await redis.client.srem(redis.keys.streamRegistry, campaignId);
@@ -382,7 +382,7 @@ export class StreamWorker {
    */
   private async isKnownCampaign(campaignId: string): Promise<boolean> {
     if (this.knownCampaigns.has(campaignId)) return true;
-    if (!UUID.test(campaignId)) return false;
+    if (!isUuid(campaignId)) return false;
     const rows = await queryRows(this.options.db, sql`SELECT 1 FROM campaigns WHERE id = ${campaignId}`);
     if (rows.length > 0) this.knownCampaigns.add(campaignId);
     return rows.length > 0;

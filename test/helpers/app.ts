@@ -12,6 +12,7 @@ import { afterAll, beforeAll } from 'vitest';
 import { buildApp } from '../../src/app/build-app.js';
 import { type Config, loadConfig } from '../../src/config.js';
 import { type Db, type Engine, queryRows } from '../../src/db/client.js';
+import { isUuid } from '../../src/db/ids.js';
 import { users } from '../../src/db/schema.js';
 import type { IssuanceStrategy } from '../../src/issuance/strategies/types.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
@@ -50,15 +51,13 @@ export interface TestApp {
   close(): Promise<void>;
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 /**
  * The user id a test's name for a user stands for: the name itself when it is a UUID, else a UUID
  * derived from it (the same for the same name), so tests can say `userToken('alice')` and compare
  * coupons' `userId` with `testUserId('alice')`.
  */
 export function testUserId(name: string): string {
-  if (UUID.test(name)) return name.toLowerCase();
+  if (isUuid(name)) return name.toLowerCase();
   const hex = createHash('sha256').update(name).digest('hex');
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-4${hex.slice(13, 16)}-8${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
 }
